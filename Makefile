@@ -1,0 +1,36 @@
+# filefleet — see README.md. `make run` starts everything locally; `make test` runs the tests.
+SHELL := /bin/bash
+CACHE ?= $(HOME)/.cache/filefleet
+BIN := bin/filefleet
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+SECRET_FILE := $(CACHE)/secret.key
+ENV = $(shell scripts/services.sh env)
+
+.PHONY: build run test bench services vet clean
+
+build:
+	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/filefleet
+
+services:
+	@scripts/services.sh all
+
+$(SECRET_FILE):
+	@mkdir -p $(CACHE) && umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $@
+
+# run: API + worker + scheduler in one process on local defaults (Ctrl-C stops it).
+run: services build $(SECRET_FILE)
+	@$(ENV); export FILEFLEET_SECRET_KEY=$$(cat $(SECRET_FILE)); exec $(BIN) all
+
+vet:
+	go vet ./...
+
+# test: every package against real Redis, PostgreSQL and MinIO on loopback.
+test: services
+	@$(ENV); go test -count=1 -timeout 25m -p 2 ./...
+
+# bench: scan and job-throughput benchmarks beside their peers (see docs/BENCHMARKS.md).
+bench: services build
+	@$(ENV); scripts/bench.sh
+
+clean:
+	rm -rf bin

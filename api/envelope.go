@@ -1,0 +1,128 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/filefleet/filefleet"
+)
+
+// statusOf maps error codes to HTTP statuses and envelope codes, in one table.
+var statusOf = map[string]struct {
+	status int
+	code   string
+}{
+	filefleet.EINVALID:       {http.StatusBadRequest, "INVALID_REQUEST"},
+	filefleet.EUNAUTHORIZED:  {http.StatusUnauthorized, "UNAUTHORIZED"},
+	filefleet.EFORBIDDEN:     {http.StatusForbidden, "FORBIDDEN"},
+	filefleet.ENOTFOUND:      {http.StatusNotFound, "NOT_FOUND"},
+	filefleet.ECONFLICT:      {http.StatusConflict, "CONFLICT"},
+	filefleet.EUNPROCESSABLE: {http.StatusUnprocessableEntity, "UNPROCESSABLE"},
+	filefleet.EUNAVAILABLE:   {http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
+	filefleet.EINTERNAL:      {http.StatusInternalServerError, "INTERNAL_ERROR"},
+}
+
+// ErrorBody is the error part of the envelope.
+type ErrorBody struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// Envelope is every JSON response: data and meta on success, error on failure.
+type Envelope struct {
+	Success bool           `json:"success"`
+	Data    any            `json:"data,omitempty"`
+	Meta    map[string]any `json:"meta,omitempty"`
+	Error   *ErrorBody     `json:"error,omitempty"`
+}
+
+// ok writes a success envelope.
+func ok(c *gin.Context, status int, data any, meta map[string]any) {
+	c.JSON(status, Envelope{Success: true, Data: data, Meta: meta})
+}
+
+// fail writes err as an error envelope; internal errors are logged, not shown.
+func (a *API) fail(c *gin.Context, err error) {
+	code := filefleet.ErrorCode(err)
+	m, found := statusOf[code]
+	if !found {
+		m = statusOf[filefleet.EINTERNAL]
+	}
+	body := &ErrorBody{Code: m.code, Message: filefleet.ErrorMessage(err)}
+	var fe *filefleet.Error
+	if errors.As(err, &fe) {
+		body.Details = fe.Details
+	}
+	if m.status >= 500 {
+		a.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "code", code, "err", err)
+	}
+	if m.status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "5")
+	}
+	c.AbortWithStatusJSON(m.status, Envelope{Success: false, Error: body})
+}
+
+// maxBody is the largest JSON request body accepted.
+const maxBody = 8 << 20
+
+// bindJSON decodes the request body into v strictly: malformed JSON, unknown fields or a
+// second value are EINVALID.
+func bindJSON(c *gin.Context, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return filefleet.Errorf(filefleet.EINVALID, "request body is empty; send a JSON object")
+		}
+		return filefleet.Errorf(filefleet.EINVALID, "malformed JSON body: %v", err)
+	}
+	if dec.More() {
+		return filefleet.Errorf(filefleet.EINVALID, "request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// Page limits.
+const (
+	limitDefault = 100
+	limitMax     = 1000
+)
+
+// page reads limit and offset query parameters.
+func page(c *gin.Context) (limit, offset int, err error) {
+	limit, offset = limitDefault, 0
+	if s := c.Query("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > limitMax {
+			return 0, 0, filefleet.Errorf(filefleet.EINVALID, "limit must be a whole number from 1 to %d", limitMax)
+		}
+	}
+	if s := c.Query("offset"); s != "" {
+		if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
+			return 0, 0, filefleet.Errorf(filefleet.EINVALID, "offset must be a whole number of 0 or more")
+		}
+	}
+	return limit, offset, nil
+}
+
+// oneOf checks that v, when set, is one of allowed.
+func oneOf(name, v string, allowed []string) error {
+	if v == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return filefleet.Errorf(filefleet.EINVALID, "%s must be one of %v, not %q", name, allowed, v)
+}
+
+func pageMeta(total int64, limit, offset int) map[string]any {
+	return map[string]any{"total": total, "limit": limit, "offset": offset}
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/api"
+	"github.com/filefleet/filefleet/jobs"
+	"github.com/filefleet/filefleet/scheduler"
+	"github.com/filefleet/filefleet/secret"
+	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
+	"github.com/filefleet/filefleet/worker"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+const usage = `filefleet — distributed file-processing jobs
+
+Usage:
+  filefleet api        serve the REST API and event streams
+  filefleet worker     run tasks from the queues
+  filefleet scheduler  run periodic work
+  filefleet all        api + worker + scheduler in one process
+  filefleet version    print the version
+
+Configuration comes from environment variables, overridden by flags (filefleet <cmd> -h):
+  FILEFLEET_DATABASE_URL      PostgreSQL URL (default postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable)
+  FILEFLEET_REDIS_URL         Redis URL (default redis://127.0.0.1:6379/0)
+  FILEFLEET_SECRET_KEY        key that encrypts storage credentials (required; e.g. openssl rand -hex 32)
+  FILEFLEET_HTTP_ADDR         API listen address (default 127.0.0.1:8080)
+  FILEFLEET_WORKER_CONCURRENCY  tasks a worker runs at once (default 10)
+  FILEFLEET_QUEUES            queue=weight list a worker serves (default critical=6,default=3,low=1)
+  FILEFLEET_SCAN_PAGE_SIZE    directory entries per scan task (default 1000)
+  FILEFLEET_LOG_LEVEL         debug, info, warn or error (default info)
+  FILEFLEET_LOG_FORMAT        text or json (default text)
+`
+
+// config is every setting of the binary.
+type config struct {
+	DatabaseURL, RedisURL, SecretKey, HTTPAddr, Queues, LogLevel, LogFormat string
+	Concurrency, ScanPageSize                                             int
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+// Main runs the command in args and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	cmd := args[0]
+	if cmd == "version" {
+		fmt.Fprintln(stdout, "filefleet", Version)
+		return 0
+	}
+	if cmd != "api" && cmd != "worker" && cmd != "scheduler" && cmd != "all" {
+		fmt.Fprintf(stderr, "filefleet: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	fs.StringVar(&cfg.DatabaseURL, "database-url", env("FILEFLEET_DATABASE_URL",
+		"postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable"), "PostgreSQL URL")
+	fs.StringVar(&cfg.RedisURL, "redis-url", env("FILEFLEET_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
+	fs.StringVar(&cfg.HTTPAddr, "addr", env("FILEFLEET_HTTP_ADDR", api.AddrDefault), "API listen address")
+	fs.StringVar(&cfg.Queues, "queues", env("FILEFLEET_QUEUES", ""), "queue=weight,... a worker serves")
+	fs.IntVar(&cfg.Concurrency, "concurrency", envInt("FILEFLEET_WORKER_CONCURRENCY", worker.ConcurrencyDefault), "tasks at once per worker")
+	fs.IntVar(&cfg.ScanPageSize, "scan-page-size", envInt("FILEFLEET_SCAN_PAGE_SIZE", worker.ScanPageSizeDefault), "entries per scan task")
+	fs.StringVar(&cfg.LogLevel, "log-level", env("FILEFLEET_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", env("FILEFLEET_LOG_FORMAT", "text"), "text or json")
+	cfg.SecretKey = os.Getenv("FILEFLEET_SECRET_KEY") // not a flag: flags show in process lists
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err := run(ctx, cmd, cfg, log, stdout); err != nil {
+		log.Error("filefleet "+cmd+" failed", "err", err)
+		fmt.Fprintf(stderr, "filefleet %s: %s\n", cmd, filefleet.ErrorMessage(err))
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// service is a part of the process that starts and stops.
+type service interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+}
+
+// run starts the services of cmd, waits for ctx to end, then stops them in reverse order.
+func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout io.Writer) error {
+	box, err := secret.NewBox(cfg.SecretKey)
+	if err != nil {
+		return err
+	}
+	queues, err := parseQueues(cfg.Queues)
+	if err != nil {
+		return err
+	}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return filefleet.WrapError(filefleet.EINVALID, err, "bad FILEFLEET_REDIS_URL")
+	}
+	ropt.DialTimeout, ropt.ReadTimeout, ropt.WriteTimeout = 2*time.Second, 5*time.Second, 5*time.Second
+	ropt.PoolSize = max(ropt.PoolSize, cfg.Concurrency+20)
+	rdb := redis.NewClient(ropt)
+	defer rdb.Close()
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	js := newJobService(db, rdb, box, log)
+	var services []service
+	var a *api.API
+	if cmd == "api" || cmd == "all" {
+		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr})
+		services = append(services, a)
+	}
+	if cmd == "worker" || cmd == "all" {
+		services = append(services, worker.New(db, rdb, box, log, worker.Config{Concurrency: cfg.Concurrency,
+			Queues: queues, ScanPageSize: cfg.ScanPageSize}))
+	}
+	if cmd == "scheduler" || cmd == "all" {
+		services = append(services, scheduler.New(js, log, scheduler.Config{}))
+	}
+	started := 0
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for i := started - 1; i >= 0; i-- {
+			if err := services[i].Stop(stopCtx); err != nil {
+				log.Warn("stop", "err", err)
+			}
+		}
+	}()
+	for _, s := range services {
+		if err := s.Start(ctx); err != nil {
+			return err
+		}
+		started++
+	}
+	if a != nil {
+		fmt.Fprintf(stdout, "filefleet %s ready: API http://%s/api/v1  health http://%s/health\n", cmd, a.Addr(), a.Addr())
+	} else {
+		fmt.Fprintf(stdout, "filefleet %s ready\n", cmd)
+	}
+	<-ctx.Done()
+	log.Info("shutting down", "cmd", cmd)
+	return nil
+}
+
+func newJobService(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logger) *jobs.Service {
+	return &jobs.Service{DB: db, Redis: rdb, Queue: asynq.NewClientFromRedisClient(rdb),
+		Inspector: asynq.NewInspectorFromRedisClient(rdb), Box: box, Log: log}
+}
+
+// parseQueues reads "critical=6,default=3"; "" means tasks.QueuesDefault.
+func parseQueues(s string) (map[string]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		name, w, found := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.Atoi(w)
+		if !found || err != nil || n < 1 || name == "" {
+			return nil, filefleet.Errorf(filefleet.EINVALID, "queues: %q is not queue=weight (e.g. %s=3)", part, tasks.QueueDefault)
+		}
+		m[name] = n
+	}
+	if len(m) == 0 {
+		return nil, errors.New("queues: empty")
+	}
+	return m, nil
+}

@@ -1,0 +1,36 @@
+package filefleet
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventType names what happened.
+type EventType string
+
+// Event types.
+const (
+	EventJobProgress  EventType = "job_progress"
+	EventJobCompleted EventType = "job_completed"
+	EventJobFailed    EventType = "job_failed"
+	EventJobCanceled  EventType = "job_canceled"
+	EventError        EventType = "error" // a task failed and will be retried
+)
+
+// Terminal reports whether t is the last event of a job.
+func (t EventType) Terminal() bool {
+	return t == EventJobCompleted || t == EventJobFailed || t == EventJobCanceled
+}
+
+// Event is something that happened to a job, streamed to clients in order of ID.
+type Event struct {
+	ID       int64           `json:"id"`
+	JobID    string          `json:"job_id"`
+	Type     EventType       `json:"type"`
+	Status   JobState        `json:"status"`
+	Progress Progress        `json:"progress"`
+	Percent  float64         `json:"percent"`
+	Message  string          `json:"message,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+	Time     time.Time       `json:"time"`
+}

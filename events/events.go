@@ -1,0 +1,124 @@
+// Package events publishes job events over Redis pub/sub and fans them out to in-process
+// subscribers, so any API replica can stream any job's events.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/filefleet/filefleet"
+)
+
+// Channel is the Redis pub/sub channel all events go through.
+const Channel = "filefleet:events"
+
+// SubscriberBuffer is how many events a subscriber may lag behind before it is dropped.
+const SubscriberBuffer = 1024
+
+// Publish sends ev (already stored, with its ID) to every API replica.
+func Publish(ctx context.Context, rdb redis.UniversalClient, ev filefleet.Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return rdb.Publish(ctx, Channel, b).Err()
+}
+
+// Hub holds one Redis subscription and hands its events to local subscribers.
+type Hub struct {
+	rdb  redis.UniversalClient
+	log  *slog.Logger
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+	ps   *redis.PubSub
+	done chan struct{}
+}
+
+// Subscription receives the events of one job, or of all jobs.
+type Subscription struct {
+	C     <-chan filefleet.Event // closed when the subscription ends or lags too far behind
+	c     chan filefleet.Event
+	jobID string
+	hub   *Hub
+	once  sync.Once
+}
+
+// NewHub returns a hub reading from rdb.
+func NewHub(rdb redis.UniversalClient, log *slog.Logger) *Hub {
+	return &Hub{rdb: rdb, log: log, subs: map[*Subscription]struct{}{}}
+}
+
+// Start subscribes to Channel and relays events until Stop. go-redis reconnects by itself after
+// Redis restarts; events sent meanwhile are replayed to clients from PostgreSQL.
+func (h *Hub) Start(ctx context.Context) error {
+	h.ps = h.rdb.Subscribe(ctx, Channel)
+	h.done = make(chan struct{})
+	ch := h.ps.Channel(redis.WithChannelSize(4096))
+	go func() {
+		defer close(h.done)
+		for msg := range ch {
+			var ev filefleet.Event
+			if err := json.Unmarshal([]byte(msg.Payload), &ev); err != nil {
+				h.log.Warn("bad event on channel", "err", err)
+				continue
+			}
+			h.dispatch(ev)
+		}
+	}()
+	return nil
+}
+
+// Stop ends the Redis subscription and every local subscription.
+func (h *Hub) Stop() {
+	if h.ps != nil {
+		h.ps.Close()
+		<-h.done
+	}
+	h.mu.Lock()
+	subs := h.subs
+	h.subs = map[*Subscription]struct{}{}
+	h.mu.Unlock()
+	for s := range subs {
+		s.end()
+	}
+}
+
+// Subscribe returns a subscription to the events of jobID ("" for all jobs).
+func (h *Hub) Subscribe(jobID string) *Subscription {
+	c := make(chan filefleet.Event, SubscriberBuffer)
+	s := &Subscription{C: c, c: c, jobID: jobID, hub: h}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.hub.mu.Lock()
+	delete(s.hub.subs, s)
+	s.hub.mu.Unlock()
+	s.end()
+}
+
+func (s *Subscription) end() { s.once.Do(func() { close(s.c) }) }
+
+func (h *Hub) dispatch(ev filefleet.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.jobID != "" && s.jobID != ev.JobID {
+			continue
+		}
+		select {
+		case s.c <- ev:
+		default: // too slow: drop it; the client resumes from PostgreSQL with Last-Event-ID
+			delete(h.subs, s)
+			s.end()
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package filefleet
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// JobType names what a job does.
+type JobType string
+
+// Job types.
+const (
+	JobTypeScan JobType = "scan" // list a root (or a prefix of it) into the catalog
+	JobTypeNoop JobType = "noop" // does nothing; measures the job pipeline itself
+)
+
+// JobTypes lists the job types this build can run.
+var JobTypes = []JobType{JobTypeScan, JobTypeNoop}
+
+// Valid reports whether t is a known job type.
+func (t JobType) Valid() bool {
+	for _, k := range JobTypes {
+		if t == k {
+			return true
+		}
+	}
+	return false
+}
+
+// JobState is a job's status.
+type JobState string
+
+// Job states: pending → running → succeeded | failed | canceled.
+const (
+	JobStatePending   JobState = "pending"
+	JobStateRunning   JobState = "running"
+	JobStateSucceeded JobState = "succeeded"
+	JobStateFailed    JobState = "failed"
+	JobStateCanceled  JobState = "canceled"
+)
+
+// JobStates lists every state, for validation of filters.
+var JobStates = []JobState{JobStatePending, JobStateRunning, JobStateSucceeded, JobStateFailed, JobStateCanceled}
+
+// Valid reports whether s is a known state.
+func (s JobState) Valid() bool {
+	for _, k := range JobStates {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Terminal reports whether a job in state s will not change any more.
+func (s JobState) Terminal() bool {
+	return s == JobStateSucceeded || s == JobStateFailed || s == JobStateCanceled
+}
+
+// Progress counts a job's work: units are tasks, files and bytes what they have seen.
+type Progress struct {
+	UnitsDone  int64 `json:"units_done" db:"units_done"`
+	UnitsTotal int64 `json:"units_total" db:"units_total"`
+	Files      int64 `json:"files" db:"files"`
+	Bytes      int64 `json:"bytes" db:"bytes"`
+}
+
+// Percent returns the share of units done, 0 to 100.
+func (p Progress) Percent() float64 {
+	if p.UnitsTotal == 0 {
+		return 0
+	}
+	return float64(p.UnitsDone) * 100 / float64(p.UnitsTotal)
+}
+
+// Job is one unit of user-submitted work, run as one or many tasks.
+type Job struct {
+	ID         string          `json:"id" db:"id"`
+	Type       JobType         `json:"type" db:"type"`
+	Status     JobState        `json:"status" db:"status"`
+	RootName   string          `json:"root,omitempty" db:"root_name"`
+	Params     json.RawMessage `json:"params" db:"params"`
+	Progress   Progress        `json:"progress" db:""`
+	Result     json.RawMessage `json:"result,omitempty" db:"result"`
+	Error      string          `json:"error,omitempty" db:"error"`
+	CreatedAt  time.Time       `json:"created_at" db:"created_at"`
+	StartedAt  *time.Time      `json:"started_at,omitempty" db:"started_at"`
+	FinishedAt *time.Time      `json:"finished_at,omitempty" db:"finished_at"`
+}
+
+// ScanParams are the parameters of a scan job.
+type ScanParams struct {
+	Prefix string `json:"prefix,omitempty"` // directory inside the root; "" scans all of it
+}
+
+// ScanResult is a finished scan's result.
+type ScanResult struct {
+	Files      int64 `json:"files"`
+	Bytes      int64 `json:"bytes"`
+	Deleted    int64 `json:"deleted"`
+	Generation int64 `json:"generation"`
+}

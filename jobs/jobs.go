@@ -1,0 +1,268 @@
+// Package jobs creates, enqueues and cancels jobs: the one code path the API and the scheduler
+// share.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/events"
+	"github.com/filefleet/filefleet/secret"
+	"github.com/filefleet/filefleet/storage"
+	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
+)
+
+// MaxBatch is the most jobs one SubmitBatch takes.
+const MaxBatch = 10000
+
+// Service submits and cancels jobs.
+type Service struct {
+	DB        *sqlx.DB
+	Redis     redis.UniversalClient
+	Queue     *asynq.Client
+	Inspector *asynq.Inspector
+	Box       *secret.Box
+	Log       *slog.Logger
+}
+
+// SubmitParams describe a job to run.
+type SubmitParams struct {
+	Type   filefleet.JobType `json:"type"`
+	Root   string            `json:"root"`
+	Prefix string            `json:"prefix"`
+}
+
+// Submit validates p, records the job and enqueues its first task.
+func (s *Service) Submit(ctx context.Context, p SubmitParams) (*filefleet.Job, error) {
+	jobs, err := s.SubmitBatch(ctx, []SubmitParams{p})
+	if err != nil {
+		return nil, err
+	}
+	return jobs[0], nil
+}
+
+// SubmitBatch is Submit for many jobs at once: one insert, parallel enqueues. Either all jobs
+// are accepted or none (jobs whose task could not be queued are deleted again).
+func (s *Service) SubmitBatch(ctx context.Context, ps []SubmitParams) ([]*filefleet.Job, error) {
+	if len(ps) == 0 || len(ps) > MaxBatch {
+		return nil, filefleet.Errorf(filefleet.EINVALID, "a batch holds 1 to %d jobs, not %d", MaxBatch, len(ps))
+	}
+	news := make([]store.NewJob, len(ps))
+	roots := map[string]*filefleet.Root{}
+	for i, p := range ps {
+		nj, err := s.prepare(ctx, p, roots)
+		if err != nil {
+			if len(ps) > 1 {
+				return nil, wrapIndex(err, i)
+			}
+			return nil, err
+		}
+		news[i] = nj
+	}
+	if err := store.CreateJobs(ctx, s.DB, news); err != nil {
+		return nil, err
+	}
+	if err := s.enqueueFirst(ctx, news); err != nil {
+		ids := make([]string, len(news))
+		for i, n := range news {
+			ids[i] = n.ID
+		}
+		// Not queued means not accepted: remove the rows so no job waits forever.
+		if _, derr := s.DB.ExecContext(context.WithoutCancel(ctx), `DELETE FROM jobs WHERE id = ANY($1::uuid[])`,
+			pqArray(ids)); derr != nil {
+			s.Log.Error("cannot remove jobs that were not queued", "err", derr)
+		}
+		return nil, err
+	}
+	out := make([]*filefleet.Job, len(news))
+	now := time.Now().UTC()
+	for i, n := range news {
+		out[i] = &filefleet.Job{ID: n.ID, Type: n.Type, Status: filefleet.JobStatePending, RootName: n.Root,
+			Params: n.Params, Progress: filefleet.Progress{UnitsTotal: 1}, CreatedAt: now}
+	}
+	return out, nil
+}
+
+func wrapIndex(err error, i int) error {
+	var fe *filefleet.Error
+	if errors.As(err, &fe) {
+		return filefleet.Errorf(fe.Code, "jobs[%d]: %s", i, fe.Message)
+	}
+	return err
+}
+
+// prepare validates p and turns it into a job row.
+func (s *Service) prepare(ctx context.Context, p SubmitParams, roots map[string]*filefleet.Root) (store.NewJob, error) {
+	nj := store.NewJob{ID: uuid.NewString(), Type: p.Type, Unit: tasks.UnitRoot}
+	switch p.Type {
+	case filefleet.JobTypeNoop:
+		nj.Params = json.RawMessage(`{}`)
+		return nj, nil
+	case filefleet.JobTypeScan:
+	case "":
+		return nj, filefleet.Errorf(filefleet.EINVALID, "job type is required (one of %v)", filefleet.JobTypes)
+	default:
+		return nj, filefleet.Errorf(filefleet.EINVALID, "unknown job type %q (one of %v)", p.Type, filefleet.JobTypes)
+	}
+	if p.Root == "" {
+		return nj, filefleet.Errorf(filefleet.EINVALID, "root is required: name a storage root (GET /api/v1/roots lists them)")
+	}
+	prefix, err := storage.CleanPath(p.Prefix)
+	if err != nil {
+		return nj, err
+	}
+	root, ok := roots[p.Root]
+	if !ok {
+		if root, err = store.GetRoot(ctx, s.DB, nil, p.Root); err != nil {
+			if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+				return nj, filefleet.Errorf(filefleet.EUNPROCESSABLE,
+					"storage root %q does not exist; create it with POST /api/v1/roots", p.Root)
+			}
+			return nj, err
+		}
+		roots[p.Root] = root
+	}
+	gen, err := store.NextScanGeneration(ctx, s.DB)
+	if err != nil {
+		return nj, err
+	}
+	nj.RootID, nj.Root = &root.ID, root.Name
+	nj.Params, _ = json.Marshal(scanParams{Prefix: prefix, Generation: gen})
+	return nj, nil
+}
+
+// scanParams is how a scan job's params are stored.
+type scanParams struct {
+	Prefix     string `json:"prefix"`
+	Generation int64  `json:"generation"`
+}
+
+// FirstTask returns the task that starts job j: a pure function of the job row, so a job left
+// pending can be enqueued again (the task ID makes a second enqueue a no-op).
+func FirstTask(id string, typ filefleet.JobType, rootID int64, params json.RawMessage) (*asynq.Task, error) {
+	h := tasks.Header{JobID: id, Unit: tasks.UnitRoot}
+	switch typ {
+	case filefleet.JobTypeScan:
+		var sp scanParams
+		if err := json.Unmarshal(params, &sp); err != nil {
+			return nil, fmt.Errorf("scan params: %w", err)
+		}
+		return tasks.NewScanDirTask(tasks.ScanDirPayload{Header: h, RootID: rootID, Prefix: sp.Prefix,
+			Dir: sp.Prefix, Gen: sp.Generation}, asynq.Queue(tasks.QueueDefault))
+	case filefleet.JobTypeNoop:
+		return tasks.NewNoopTask(tasks.NoopPayload{Header: h}, asynq.Queue(tasks.QueueDefault))
+	}
+	return nil, fmt.Errorf("job type %q has no task", typ)
+}
+
+// enqueueConcurrency is how many enqueues run at once in a batch.
+const enqueueConcurrency = 32
+
+func (s *Service) enqueueFirst(ctx context.Context, news []store.NewJob) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(enqueueConcurrency)
+	for _, n := range news {
+		var rootID int64
+		if n.RootID != nil {
+			rootID = *n.RootID
+		}
+		task, err := FirstTask(n.ID, n.Type, rootID, n.Params)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			if _, err := s.Queue.EnqueueContext(gctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+				return filefleet.WrapError(filefleet.EUNAVAILABLE, err, "cannot queue the job: Redis is unavailable; retry later")
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// Cancel marks job id canceled, tells its subscribers and deletes its queued tasks; running
+// tasks see the state and stop. ECONFLICT if the job has finished already.
+func (s *Service) Cancel(ctx context.Context, id string) (*filefleet.Job, error) {
+	job, err := store.GetJob(ctx, s.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	if job.Status.Terminal() {
+		return nil, filefleet.Errorf(filefleet.ECONFLICT, "job %s has already %s", id, job.Status)
+	}
+	ev := filefleet.Event{JobID: id, Type: filefleet.EventJobCanceled, Status: filefleet.JobStateCanceled,
+		Message: "canceled by request"}
+	var changed bool
+	err = store.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if changed, err = store.FinishJob(ctx, tx, id, filefleet.JobStateCanceled, nil, "canceled"); err != nil || !changed {
+			return err
+		}
+		return store.AddEvent(ctx, tx, &ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return nil, filefleet.Errorf(filefleet.ECONFLICT, "job %s finished while being canceled", id)
+	}
+	if err := events.Publish(ctx, s.Redis, ev); err != nil {
+		s.Log.Warn("publish cancel event", "job_id", id, "err", err)
+	}
+	if units, err := store.OpenUnits(ctx, s.DB, id); err == nil {
+		for _, u := range units {
+			for _, q := range []string{tasks.QueueCritical, tasks.QueueDefault, tasks.QueueLow} {
+				if s.Inspector.DeleteTask(q, tasks.TaskID(id, u)) == nil {
+					break
+				}
+			}
+		}
+	}
+	return store.GetJob(ctx, s.DB, id)
+}
+
+// RequeuePending enqueues again the first task of jobs still pending after olderThan: a job
+// whose enqueue was lost (the API died between insert and enqueue) still runs.
+func (s *Service) RequeuePending(ctx context.Context, olderThan time.Duration) (int, error) {
+	var rows []struct {
+		ID     string            `db:"id"`
+		Type   filefleet.JobType `db:"type"`
+		RootID *int64            `db:"root_id"`
+		Params json.RawMessage   `db:"params"`
+	}
+	err := s.DB.SelectContext(ctx, &rows, `SELECT id, type, root_id, params FROM jobs
+		WHERE status = 'pending' AND created_at < now() - $1::interval LIMIT 1000`,
+		fmt.Sprintf("%d milliseconds", olderThan.Milliseconds()))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range rows {
+		var rootID int64
+		if r.RootID != nil {
+			rootID = *r.RootID
+		}
+		task, err := FirstTask(r.ID, r.Type, rootID, r.Params)
+		if err != nil {
+			continue
+		}
+		if _, err := s.Queue.EnqueueContext(ctx, task); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func pqArray(ids []string) any { return pq.Array(ids) }

@@ -1,0 +1,424 @@
+// Package local implements storage.Backend on a local directory, confined with os.Root so
+// that no path or symlink reaches outside it.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/storage"
+)
+
+// TempPrefix starts the names of the files Put and Copy write before renaming them into
+// place. List hides them.
+const TempPrefix = ".filefleet-tmp-"
+
+// Backend is a storage.Backend on a local directory.
+type Backend struct {
+	dir  string
+	root *os.Root
+}
+
+var _ storage.Backend = (*Backend)(nil)
+
+// New opens the directory dir. It returns ENOTFOUND when dir does not exist and EINVALID
+// when it is not a directory.
+func New(dir string) (*Backend, error) {
+	if dir == "" {
+		return nil, filefleet.Errorf(filefleet.EINVALID, "local root directory is empty")
+	}
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, filefleet.WrapError(filefleet.ENOTFOUND, err, "directory %q does not exist", dir)
+	} else if errors.Is(err, fs.ErrPermission) {
+		return nil, filefleet.WrapError(filefleet.EFORBIDDEN, err, "permission denied on directory %q", dir)
+	} else if err != nil {
+		return nil, fmt.Errorf("stat %q: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, mapErr(err, dir)
+	}
+	return &Backend{dir: dir, root: root}, nil
+}
+
+// Dir returns the directory the backend was opened on.
+func (b *Backend) Dir() string { return b.dir }
+
+// List implements storage.Backend. Entries sort by name, a directory's name compared as if
+// it ended in "/" (the order S3 lists keys in); the cursor is the last returned name, with
+// a trailing "/" for a directory. Symlinks are followed when their target is inside the
+// root and skipped otherwise, as are temporary files and special files.
+func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]storage.Entry, string, error) {
+	dir, err := storage.CleanPath(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 {
+		return nil, "", filefleet.Errorf(filefleet.EINVALID, "list limit must be positive, got %d", limit)
+	}
+	f, err := b.root.Open(osName(dir))
+	if err != nil {
+		return nil, "", mapErr(err, dir)
+	}
+	des, err := f.ReadDir(-1)
+	_ = f.Close()
+	if errors.Is(err, syscall.ENOTDIR) {
+		return nil, "", filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
+	} else if err != nil {
+		return nil, "", mapErr(err, dir)
+	}
+
+	type item struct {
+		key string // name, plus "/" for a directory
+		de  fs.DirEntry
+		fi  fs.FileInfo // set for symlinks: the target's info
+	}
+	items := make([]item, 0, len(des))
+	for _, de := range des {
+		name := de.Name()
+		if strings.HasPrefix(name, TempPrefix) {
+			continue
+		}
+		it := item{key: name, de: de}
+		isDir := de.IsDir()
+		switch t := de.Type(); {
+		case t&fs.ModeSymlink != 0:
+			fi, err := b.root.Stat(osName(storage.Join(dir, name)))
+			if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
+				continue // escapes the root, dangles or points at a special file
+			}
+			it.fi, isDir = fi, fi.IsDir()
+		case !t.IsRegular() && !t.IsDir():
+			continue // devices, pipes, sockets
+		}
+		if isDir {
+			it.key += "/"
+		}
+		if it.key > cursor {
+			items = append(items, it)
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+
+	entries := make([]storage.Entry, 0, min(limit, len(items)))
+	for i, it := range items {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		fi := it.fi
+		if fi == nil {
+			if fi, err = it.de.Info(); err != nil {
+				continue // removed since ReadDir
+			}
+		}
+		if len(entries) == limit {
+			return entries, cursorOf(entries[limit-1]), nil
+		}
+		entries = append(entries, entryOf(storage.Join(dir, it.de.Name()), fi))
+	}
+	return entries, "", nil
+}
+
+// Stat implements storage.Backend.
+func (b *Backend) Stat(ctx context.Context, p string) (storage.Entry, error) {
+	p, err := storage.CleanPath(p)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	fi, err := b.root.Stat(osName(p))
+	if err != nil {
+		return storage.Entry{}, mapErr(err, p)
+	}
+	return entryOf(p, fi), nil
+}
+
+// Open implements storage.Backend. It returns EINVALID for a directory or special file.
+func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error) {
+	p, err := storage.CleanPath(p)
+	if err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, filefleet.Errorf(filefleet.EINVALID, "negative offset %d", offset)
+	}
+	// Stat first so that opening a named pipe cannot block.
+	fi, err := b.root.Stat(osName(p))
+	if err != nil {
+		return nil, mapErr(err, p)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notFile(p, fi)
+	}
+	f, err := b.root.Open(osName(p))
+	if err != nil {
+		return nil, mapErr(err, p)
+	}
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			_ = f.Close()
+			return nil, mapErr(err, p)
+		}
+	}
+	var r io.Reader = f
+	if length >= 0 {
+		r = io.LimitReader(f, length)
+	}
+	return readCloser{Reader: r, Closer: f}, nil
+}
+
+// Put implements storage.Backend: it writes a temporary file in p's directory and renames
+// it to p. It returns ECONFLICT when p or one of its parents is of the wrong kind.
+func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry, error) {
+	p, err := storage.CleanPath(p)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if p == "" {
+		return storage.Entry{}, filefleet.Errorf(filefleet.EINVALID, "cannot write to the root directory")
+	}
+	tmp, fi, err := b.writeTemp(ctx, p, r)
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	if err := b.root.Rename(tmp, p); err != nil {
+		_ = b.root.Remove(tmp)
+		return storage.Entry{}, mapErr(err, p)
+	}
+	return entryOf(p, fi), nil
+}
+
+// Rename implements storage.Backend.
+func (b *Backend) Rename(ctx context.Context, src, dst string) error {
+	src, dst, err := b.cleanPair(src, dst)
+	if err != nil {
+		return err
+	}
+	if _, err := b.root.Lstat(src); err != nil {
+		return mapErr(err, src)
+	}
+	if err := b.absent(dst); err != nil {
+		return err
+	}
+	if err := b.mkdirParents(dst); err != nil {
+		return err
+	}
+	if err := b.root.Rename(src, dst); err != nil {
+		return mapErr(err, dst)
+	}
+	return nil
+}
+
+// Copy implements storage.Backend.
+func (b *Backend) Copy(ctx context.Context, src, dst string) error {
+	src, dst, err := b.cleanPair(src, dst)
+	if err != nil {
+		return err
+	}
+	fi, err := b.root.Stat(src)
+	if err != nil {
+		return mapErr(err, src)
+	}
+	if !fi.Mode().IsRegular() {
+		return notFile(src, fi)
+	}
+	if err := b.absent(dst); err != nil {
+		return err
+	}
+	f, err := b.root.Open(src)
+	if err != nil {
+		return mapErr(err, src)
+	}
+	defer f.Close()
+	tmp, _, err := b.writeTemp(ctx, dst, f)
+	if err != nil {
+		return err
+	}
+	if err := b.absent(dst); err != nil { // created while copying
+		_ = b.root.Remove(tmp)
+		return err
+	}
+	if err := b.root.Rename(tmp, dst); err != nil {
+		_ = b.root.Remove(tmp)
+		return mapErr(err, dst)
+	}
+	return nil
+}
+
+// Remove implements storage.Backend. It also removes empty directories; a directory that
+// is not empty gives ECONFLICT.
+func (b *Backend) Remove(ctx context.Context, p string) error {
+	p, err := storage.CleanPath(p)
+	if err != nil {
+		return err
+	}
+	if p == "" {
+		return filefleet.Errorf(filefleet.EINVALID, "cannot remove the root directory")
+	}
+	if err := b.root.Remove(p); err != nil {
+		return mapErr(err, p)
+	}
+	return nil
+}
+
+// Close implements storage.Backend.
+func (b *Backend) Close() error { return b.root.Close() }
+
+// writeTemp creates p's parents and copies r into a new temporary file next to p. It
+// returns the temporary file's name and info; the caller renames or removes it.
+func (b *Backend) writeTemp(ctx context.Context, p string, r io.Reader) (string, fs.FileInfo, error) {
+	if err := b.mkdirParents(p); err != nil {
+		return "", nil, err
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := path.Join(path.Dir(p), TempPrefix+hex.EncodeToString(rnd[:]))
+	f, err := b.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", nil, mapErr(err, p)
+	}
+	fi, err := func() (fs.FileInfo, error) {
+		if _, err := io.Copy(f, ctxReader{ctx: ctx, r: r}); err != nil {
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+		return f.Stat()
+	}()
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = b.root.Remove(tmp)
+		if ctx.Err() != nil {
+			return "", nil, ctx.Err()
+		}
+		return "", nil, mapErr(err, p)
+	}
+	return tmp, fi, nil
+}
+
+// mkdirParents creates the directories above p.
+func (b *Backend) mkdirParents(p string) error {
+	dir := path.Dir(p)
+	if dir == "." {
+		return nil
+	}
+	err := b.root.MkdirAll(dir, 0o755)
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+		return filefleet.WrapError(filefleet.ECONFLICT, err, "a parent of %q is not a directory", p)
+	} else if err != nil {
+		return mapErr(err, dir)
+	}
+	return nil
+}
+
+// absent returns ECONFLICT when p exists (as anything, even a dangling symlink).
+func (b *Backend) absent(p string) error {
+	_, err := b.root.Lstat(p)
+	if err == nil {
+		return filefleet.Errorf(filefleet.ECONFLICT, "%q already exists", p)
+	} else if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return mapErr(err, p)
+}
+
+// cleanPair cleans src and dst for Rename and Copy; neither may be the root.
+func (b *Backend) cleanPair(src, dst string) (string, string, error) {
+	src, err := storage.CleanPath(src)
+	if err != nil {
+		return "", "", err
+	}
+	dst, err = storage.CleanPath(dst)
+	if err != nil {
+		return "", "", err
+	}
+	if src == "" || dst == "" {
+		return "", "", filefleet.Errorf(filefleet.EINVALID, "the root directory cannot be renamed or copied")
+	}
+	return src, dst, nil
+}
+
+// osName returns the os.Root name of a cleaned path ("." for the root).
+func osName(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
+func entryOf(p string, fi fs.FileInfo) storage.Entry {
+	e := storage.Entry{Path: p, ModTime: fi.ModTime(), IsDir: fi.IsDir()}
+	if !e.IsDir {
+		e.Size = fi.Size()
+	}
+	return e
+}
+
+func cursorOf(e storage.Entry) string {
+	if e.IsDir {
+		return e.Name() + "/"
+	}
+	return e.Name()
+}
+
+func notFile(p string, fi fs.FileInfo) error {
+	if fi.IsDir() {
+		return filefleet.Errorf(filefleet.EINVALID, "%q is a directory", p)
+	}
+	return filefleet.Errorf(filefleet.EINVALID, "%q is not a regular file", p)
+}
+
+// mapErr turns an os error about p into a *filefleet.Error where a code fits.
+func mapErr(err error, p string) error {
+	var fe *filefleet.Error
+	switch {
+	case errors.As(err, &fe):
+		return err
+	case strings.Contains(err.Error(), "path escapes from parent"):
+		return filefleet.WrapError(filefleet.EINVALID, err, "%q leads outside the root (through a symlink)", p)
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return filefleet.WrapError(filefleet.ENOTFOUND, err, "%q not found", p)
+	case errors.Is(err, fs.ErrExist), errors.Is(err, syscall.ENOTEMPTY), errors.Is(err, syscall.EISDIR):
+		return filefleet.WrapError(filefleet.ECONFLICT, err, "%q already exists or is a directory", p)
+	case errors.Is(err, fs.ErrPermission):
+		return filefleet.WrapError(filefleet.EFORBIDDEN, err, "permission denied on %q", p)
+	case errors.Is(err, syscall.ELOOP):
+		return filefleet.WrapError(filefleet.EINVALID, err, "%q has too many levels of symlinks", p)
+	}
+	return fmt.Errorf("local %q: %w", p, err)
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// ctxReader stops a copy once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

@@ -1,0 +1,115 @@
+package local_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/storage"
+	"github.com/filefleet/filefleet/storage/local"
+	"github.com/filefleet/filefleet/storage/storagetest"
+)
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Backend {
+		return open(t, t.TempDir())
+	})
+}
+
+func open(t *testing.T, dir string) *local.Backend {
+	t.Helper()
+	b, err := local.New(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func TestNew(t *testing.T) {
+	dir := t.TempDir()
+	_, err := local.New(filepath.Join(dir, "missing"))
+	require.Equal(t, filefleet.ENOTFOUND, filefleet.ErrorCode(err), "%v", err)
+
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, []byte("x"), 0o644))
+	_, err = local.New(file)
+	require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(err), "%v", err)
+
+	_, err = local.New("")
+	require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(err), "%v", err)
+}
+
+func TestSymlinks(t *testing.T) {
+	ctx := t.Context()
+	dir, outside := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("secret"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "real.txt"), []byte("real"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+	require.NoError(t, os.Symlink("/etc", filepath.Join(dir, "etc")))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(dir, "out-file")))
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "out-dir")))
+	require.NoError(t, os.Symlink("../../"+filepath.Base(outside), filepath.Join(dir, "sub", "up")))
+	require.NoError(t, os.Symlink("real.txt", filepath.Join(dir, "in-file")))
+	require.NoError(t, os.Symlink("sub", filepath.Join(dir, "in-dir")))
+	require.NoError(t, os.Symlink("nowhere", filepath.Join(dir, "dangling")))
+	b := open(t, dir)
+
+	for _, p := range []string{"etc", "etc/hostname", "etc/passwd", "out-file", "out-dir", "out-dir/secret.txt", "sub/up/secret.txt"} {
+		_, err := b.Stat(ctx, p)
+		require.Error(t, err, "Stat %q", p)
+		_, err = b.Open(ctx, p, 0, -1)
+		require.Error(t, err, "Open %q", p)
+		require.NotEqual(t, filefleet.EINTERNAL, filefleet.ErrorCode(err), "%v", err)
+		_, _, err = b.List(ctx, p, "", 10)
+		require.Error(t, err, "List %q", p)
+	}
+	_, err := b.Stat(ctx, "out-dir/secret.txt")
+	require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(err), "%v", err)
+
+	// Writes through an escaping symlink fail and leave the outside alone.
+	_, err = b.Put(ctx, "out-dir/planted.txt", strings.NewReader("x"))
+	require.Error(t, err)
+	require.Error(t, b.Copy(ctx, "real.txt", "out-dir/copied.txt"))
+	require.Error(t, b.Rename(ctx, "real.txt", "out-dir/moved.txt"))
+	entries, err := os.ReadDir(outside)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+
+	// Symlinks inside the root are followed.
+	st, err := b.Stat(ctx, "in-file")
+	require.NoError(t, err)
+	require.Equal(t, storage.Entry{Path: "in-file", Size: 4, ModTime: st.ModTime}, st)
+	rc, err := b.Open(ctx, "in-file", 1, 2)
+	require.NoError(t, err)
+	buf := make([]byte, 10)
+	n, _ := rc.Read(buf)
+	require.NoError(t, rc.Close())
+	require.Equal(t, "ea", string(buf[:n]))
+	st, err = b.Stat(ctx, "in-dir")
+	require.NoError(t, err)
+	require.True(t, st.IsDir)
+
+	var got []string
+	list, next, err := b.List(ctx, "", "", 100)
+	require.NoError(t, err)
+	require.Equal(t, "", next)
+	for _, e := range list {
+		got = append(got, e.Name())
+	}
+	require.Equal(t, []string{"in-dir", "in-file", "real.txt", "sub"}, got)
+}
+
+func TestTempFilesHidden(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, local.TempPrefix+"leftover"), []byte("x"), 0o644))
+	b := open(t, dir)
+	_, err := b.Put(t.Context(), "a.txt", strings.NewReader("a"))
+	require.NoError(t, err)
+	list, _, err := b.List(t.Context(), "", "", 10)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, "a.txt", list[0].Path)
+}

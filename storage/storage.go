@@ -1,0 +1,107 @@
+// Package storage defines the Backend interface every storage root kind implements, and path
+// confinement shared by all of them.
+package storage
+
+import (
+	"context"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/filefleet/filefleet"
+)
+
+// Entry is one file or directory of a backend.
+type Entry struct {
+	Path    string    // slash-separated, relative to the root, never starting with "/"
+	Size    int64     // bytes; 0 for directories
+	ModTime time.Time // zero when the backend does not know it (S3 common prefixes)
+	ETag    string    // content tag when the backend has one (S3), else ""
+	IsDir   bool
+}
+
+// Name returns the last element of the entry's path.
+func (e Entry) Name() string { return path.Base(e.Path) }
+
+// Backend is a storage root's files. Paths are relative to the root and must pass CleanPath;
+// "" is the root itself. Errors are *filefleet.Error with codes ENOTFOUND (no such file),
+// ECONFLICT (already exists), EFORBIDDEN (permission denied), EUNAVAILABLE (server
+// unreachable) or EINVALID (bad path); anything else is EINTERNAL.
+type Backend interface {
+	// List returns up to limit entries of directory dir (one level, not recursive), in
+	// ascending byte order of name, starting after cursor ("" starts at the beginning).
+	// next is the cursor of the following page, "" when there is none.
+	List(ctx context.Context, dir, cursor string, limit int) (entries []Entry, next string, err error)
+	// Stat returns the entry at p.
+	Stat(ctx context.Context, p string) (Entry, error)
+	// Open reads length bytes of file p from offset; length < 0 reads to the end.
+	Open(ctx context.Context, p string, offset, length int64) (io.ReadCloser, error)
+	// Put writes r to file p (creating parent directories), replacing any file there.
+	// The size need not be known in advance; a partly written file is never visible at p.
+	Put(ctx context.Context, p string, r io.Reader) (Entry, error)
+	// Rename moves file src to dst within the root; ECONFLICT if dst exists.
+	Rename(ctx context.Context, src, dst string) error
+	// Copy copies file src to dst within the root (server-side where possible); ECONFLICT if dst exists.
+	Copy(ctx context.Context, src, dst string) error
+	// Remove deletes file p.
+	Remove(ctx context.Context, p string) error
+	// Close releases connections.
+	Close() error
+}
+
+// CleanPath normalizes a user-supplied path inside a root: it returns the slash-separated
+// relative path without a leading or trailing slash ("" for the root itself). It rejects
+// absolute paths, ".." elements, backslashes and NUL bytes with EINVALID.
+func CleanPath(p string) (string, error) {
+	if strings.ContainsRune(p, 0) {
+		return "", filefleet.Errorf(filefleet.EINVALID, "path contains a NUL byte")
+	}
+	if strings.Contains(p, `\`) {
+		return "", filefleet.Errorf(filefleet.EINVALID, "path %q contains a backslash; use forward slashes", p)
+	}
+	if strings.HasPrefix(p, "/") {
+		return "", filefleet.Errorf(filefleet.EINVALID, "path %q is absolute; give a path relative to the root", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == ".." {
+			return "", filefleet.Errorf(filefleet.EINVALID, "path %q leaves the root (contains \"..\")", p)
+		}
+	}
+	c := path.Clean("/" + p)[1:]
+	return c, nil
+}
+
+// Join joins a directory and a name into a root-relative path.
+func Join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// Walk calls fn for every file (not directory) below dir, depth first, pages of pageSize.
+func Walk(ctx context.Context, b Backend, dir string, pageSize int, fn func(Entry) error) error {
+	cursor := ""
+	for {
+		entries, next, err := b.List(ctx, dir, cursor, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.IsDir {
+				if err := Walk(ctx, b, e.Path, pageSize, fn); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
+}

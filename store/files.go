@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/filefleet/filefleet"
+)
+
+// ScannedFile is one file as a scan saw it.
+type ScannedFile struct {
+	Path    string
+	Size    int64
+	ModTime time.Time
+	ETag    string
+}
+
+// UpsertFiles records files of a root as seen by scan generation gen, in one statement: new
+// paths are inserted, known ones updated (updated_at changes only when size, mtime or etag do)
+// and undeleted.
+func UpsertFiles(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, files []ScannedFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	n := len(files)
+	paths, dirs, names, exts, mtimes, etags := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	sizes := make([]int64, n)
+	for i, f := range files {
+		paths[i], sizes[i], etags[i] = f.Path, f.Size, f.ETag
+		dirs[i], names[i] = path.Dir(f.Path), path.Base(f.Path)
+		if dirs[i] == "." {
+			dirs[i] = ""
+		}
+		exts[i] = strings.ToLower(strings.TrimPrefix(path.Ext(names[i]), "."))
+		mtimes[i] = f.ModTime.UTC().Format(time.RFC3339Nano)
+	}
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO files (root_id, scan_gen, path, dir, name, ext, size, mtime, etag)
+		SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+			$8::timestamptz[], $9::text[]) AS u
+		ON CONFLICT (root_id, path) DO UPDATE SET
+			size = EXCLUDED.size, mtime = EXCLUDED.mtime, etag = EXCLUDED.etag, deleted = false,
+			scan_gen = greatest(files.scan_gen, EXCLUDED.scan_gen),
+			updated_at = CASE WHEN files.deleted OR files.size <> EXCLUDED.size OR files.mtime <> EXCLUDED.mtime
+				OR files.etag <> EXCLUDED.etag THEN now() ELSE files.updated_at END`,
+		rootID, gen, pq.Array(paths), pq.Array(dirs), pq.Array(names), pq.Array(exts), pq.Array(sizes),
+		pq.Array(mtimes), pq.Array(etags))
+	return translate(err, "upsert files")
+}
+
+// MarkDeleted marks the files below prefix ("" for the whole root) that scan generation gen
+// did not see as deleted, and returns how many it marked.
+func MarkDeleted(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, prefix string) (int64, error) {
+	res, err := q.ExecContext(ctx, `UPDATE files SET deleted = true, updated_at = now()
+		WHERE root_id = $1 AND NOT deleted AND scan_gen < $2 AND ($3 = '' OR starts_with(path, $3 || '/'))`,
+		rootID, gen, prefix)
+	if err != nil {
+		return 0, translate(err, "mark deleted")
+	}
+	return res.RowsAffected()
+}
+
+const fileColumns = `f.id, f.root_id, r.name AS root_name, f.path, f.name, f.ext, f.size, false AS is_directory,
+	f.mime_type, f.etag, f.mtime, f.created_at, f.updated_at, f.scan_gen, f.deleted`
+
+// ListFilesParams filters and pages ListFiles.
+type ListFilesParams struct {
+	Root           string // root name; "" for all roots
+	Path           string // directory prefix inside the root; "" for all
+	IncludeDeleted bool
+	Limit          int
+	Offset         int
+	SortBy         string // path (default), name, size, modified_at, created_at
+	SortOrder      string // asc (default for path and name) or desc
+}
+
+// fileSortColumns maps API sort names to columns.
+var fileSortColumns = map[string]string{"path": "f.path", "name": "f.name", "size": "f.size",
+	"modified_at": "f.mtime", "created_at": "f.created_at", "extension": "f.ext"}
+
+// FileSortNames are the names ListFiles sorts by.
+var FileSortNames = []string{"path", "name", "size", "modified_at", "created_at", "extension"}
+
+// ListFiles returns a page of catalog files and how many match.
+func ListFiles(ctx context.Context, q sqlx.QueryerContext, p ListFilesParams) ([]filefleet.File, int64, error) {
+	where := []string{"true"}
+	var args []any
+	if p.Root != "" {
+		args = append(args, p.Root)
+		where = append(where, fmt.Sprintf("r.name = $%d", len(args)))
+	}
+	if p.Path != "" {
+		args = append(args, p.Path)
+		where = append(where, fmt.Sprintf("starts_with(f.path, $%d || '/')", len(args)))
+	}
+	if !p.IncludeDeleted {
+		where = append(where, "NOT f.deleted")
+	}
+	cond := strings.Join(where, " AND ")
+	from := ` FROM files f JOIN roots r ON r.id = f.root_id WHERE ` + cond
+	var total int64
+	if err := sqlx.GetContext(ctx, q, &total, `SELECT count(*)`+from, args...); err != nil {
+		return nil, 0, translate(err, "count files")
+	}
+	col, ok := fileSortColumns[p.SortBy]
+	if !ok {
+		col = "f.path"
+	}
+	dir := "ASC"
+	if strings.EqualFold(p.SortOrder, "desc") {
+		dir = "DESC"
+	}
+	args = append(args, p.Limit, p.Offset)
+	files := []filefleet.File{}
+	err := sqlx.SelectContext(ctx, q, &files, fmt.Sprintf(`SELECT %s%s ORDER BY %s %s, f.id LIMIT $%d OFFSET $%d`,
+		fileColumns, from, col, dir, len(args)-1, len(args)), args...)
+	return files, total, translate(err, "list files")
+}
+
+// GetFile returns the catalog file with id; ENOTFOUND if there is none.
+func GetFile(ctx context.Context, q sqlx.QueryerContext, id int64) (*filefleet.File, error) {
+	var f filefleet.File
+	err := sqlx.GetContext(ctx, q, &f, `SELECT `+fileColumns+` FROM files f JOIN roots r ON r.id = f.root_id
+		WHERE f.id = $1`, id)
+	if filefleet.ErrorCode(translate(err, "")) == filefleet.ENOTFOUND {
+		return nil, filefleet.Errorf(filefleet.ENOTFOUND, "file %d not found", id)
+	}
+	return &f, translate(err, "get file")
+}
+
+// NextScanGeneration returns a new scan generation number, larger than all before it.
+func NextScanGeneration(ctx context.Context, q sqlx.QueryerContext) (int64, error) {
+	var gen int64
+	err := sqlx.GetContext(ctx, q, &gen, `SELECT nextval('scan_generation')`)
+	return gen, translate(err, "next scan generation")
+}

@@ -1,0 +1,281 @@
+// Package worker runs filefleet's asynq task handlers: it takes tasks from Redis, does the work
+// on storage roots and records results, progress and events.
+package worker
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/events"
+	"github.com/filefleet/filefleet/secret"
+	"github.com/filefleet/filefleet/storage"
+	"github.com/filefleet/filefleet/storage/backends"
+	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
+)
+
+// Defaults of Config.
+const (
+	ConcurrencyDefault     = 10
+	ScanPageSizeDefault    = 1000
+	ShutdownTimeoutDefault = 20 * time.Second
+	ProgressEveryDefault   = 500 * time.Millisecond
+	PollEveryDefault       = 100 * time.Millisecond
+)
+
+// Config configures a Worker. Zero values take the defaults.
+type Config struct {
+	Concurrency     int            // tasks at once; defaults to ConcurrencyDefault
+	Queues          map[string]int // queue → weight; defaults to tasks.QueuesDefault
+	ScanPageSize    int            // entries per scan task; defaults to ScanPageSizeDefault
+	ShutdownTimeout time.Duration  // how long Stop waits for running tasks before handing them back
+	ProgressEvery   time.Duration  // least time between two progress events of a job
+	Name            string         // worker name in job_units; defaults to host:pid
+	// PollEvery is how often an idle worker asks Redis for tasks; asynq's own default of 1 s
+	// would add a second to every step of a fanned-out job.
+	PollEvery time.Duration
+}
+
+// Worker is an asynq server with filefleet's handlers.
+type Worker struct {
+	cfg   Config
+	db    *sqlx.DB
+	rdb   redis.UniversalClient
+	box   *secret.Box
+	log   *slog.Logger
+	srv   *asynq.Server
+	queue *asynq.Client // enqueues child tasks
+	roots sync.Map      // root id → storage.Backend
+}
+
+// New returns a worker; Start runs it.
+func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logger, cfg Config) *Worker {
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, ConcurrencyDefault)
+	cfg.ScanPageSize = cmp.Or(cfg.ScanPageSize, ScanPageSizeDefault)
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, ShutdownTimeoutDefault)
+	cfg.ProgressEvery = cmp.Or(cfg.ProgressEvery, ProgressEveryDefault)
+	cfg.PollEvery = cmp.Or(cfg.PollEvery, PollEveryDefault)
+	if len(cfg.Queues) == 0 {
+		cfg.Queues = tasks.QueuesDefault
+	}
+	if cfg.Name == "" {
+		host, _ := os.Hostname()
+		cfg.Name = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	w := &Worker{cfg: cfg, db: db, rdb: rdb, box: box, log: log.With("worker", cfg.Name),
+		queue: asynq.NewClientFromRedisClient(rdb)}
+	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:       cfg.Concurrency,
+		TaskCheckInterval: cfg.PollEvery,
+		Queues:            cfg.Queues,
+		ShutdownTimeout:   cfg.ShutdownTimeout,
+		RetryDelayFunc:    retryDelay,
+		ErrorHandler:      asynq.ErrorHandlerFunc(w.handleError),
+		Logger:            asynqLogger{w.log},
+		LogLevel:          asynq.WarnLevel,
+	})
+	return w
+}
+
+// retryDelay backs off exponentially from 1 s to at most 30 s.
+func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+	return time.Duration(math.Min(30, math.Pow(2, float64(n)))) * time.Second
+}
+
+// Name is the worker's name as recorded on the units it completes.
+func (w *Worker) Name() string { return w.cfg.Name }
+
+// Start starts taking tasks.
+func (w *Worker) Start(ctx context.Context) error {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(tasks.TypeScanDir, w.handleScanDir)
+	mux.HandleFunc(tasks.TypeNoop, w.handleNoop)
+	if err := w.srv.Start(mux); err != nil {
+		return filefleet.WrapError(filefleet.EUNAVAILABLE, err, "cannot start worker (is Redis reachable?)")
+	}
+	w.log.Info("worker started", "concurrency", w.cfg.Concurrency, "queues", w.cfg.Queues)
+	return nil
+}
+
+// Stop stops taking tasks, waits up to ShutdownTimeout for running ones and hands the rest
+// back to Redis.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.srv.Shutdown()
+	w.roots.Range(func(k, v any) bool {
+		v.(storage.Backend).Close()
+		return true
+	})
+	w.log.Info("worker stopped")
+	return nil
+}
+
+// backend returns the storage of root id, opened once per worker.
+func (w *Worker) backend(ctx context.Context, id int64) (storage.Backend, error) {
+	if b, ok := w.roots.Load(id); ok {
+		return b.(storage.Backend), nil
+	}
+	root, err := store.GetRootByID(ctx, w.db, w.box, id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := backends.Open(*root)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := w.roots.LoadOrStore(id, b); loaded {
+		b.Close()
+		return prev.(storage.Backend), nil
+	}
+	return b, nil
+}
+
+// activeJob loads the job of a task; ok is false when the task has nothing left to do (the
+// job is gone or finished, or the unit was done by an earlier attempt).
+func (w *Worker) activeJob(ctx context.Context, h tasks.Header) (job *filefleet.Job, ok bool, err error) {
+	job, err = store.GetJob(ctx, w.db, h.JobID)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		return nil, false, fmt.Errorf("job %s does not exist: %w", h.JobID, asynq.SkipRetry)
+	} else if err != nil {
+		return nil, false, err
+	}
+	if job.Status.Terminal() {
+		return job, false, nil
+	}
+	if job.Status == filefleet.JobStatePending {
+		if err := store.StartJob(ctx, w.db, job.ID); err != nil {
+			return nil, false, err
+		}
+		job.Status = filefleet.JobStateRunning
+	}
+	return job, true, nil
+}
+
+// finishUnit records a unit's completion inside tx and, when it was the job's last, finishes
+// the job with result (computed by finalize in the same transaction). It returns the events to
+// publish once tx commits.
+func (w *Worker) finishUnit(ctx context.Context, tx *sqlx.Tx, h tasks.Header, files, bytes int64,
+	finalize func(tx *sqlx.Tx, p filefleet.Progress) (any, error)) ([]filefleet.Event, error) {
+	res, err := store.CompleteUnit(ctx, tx, h.JobID, h.Unit, w.cfg.Name, files, bytes)
+	if err != nil || !res.Completed || res.Status.Terminal() {
+		return nil, err
+	}
+	ev := filefleet.Event{JobID: h.JobID, Type: filefleet.EventJobProgress, Status: filefleet.JobStateRunning,
+		Progress: res.Progress, Percent: res.Progress.Percent()}
+	if res.Last {
+		var result any
+		if finalize != nil {
+			if result, err = finalize(tx, res.Progress); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := store.FinishJob(ctx, tx, h.JobID, filefleet.JobStateSucceeded, result, ""); err != nil {
+			return nil, err
+		}
+		ev.Type, ev.Status, ev.Percent = filefleet.EventJobCompleted, filefleet.JobStateSucceeded, 100
+		ev.Data, _ = json.Marshal(result)
+	} else if !w.progressDue(ctx, h.JobID) {
+		return nil, nil
+	}
+	if err := store.AddEvent(ctx, tx, &ev); err != nil {
+		return nil, err
+	}
+	return []filefleet.Event{ev}, nil
+}
+
+// progressDue reports whether the job's last progress event is ProgressEvery old, across all
+// workers (a Redis key with a TTL).
+func (w *Worker) progressDue(ctx context.Context, jobID string) bool {
+	ok, err := w.rdb.SetNX(ctx, "filefleet:progress:"+jobID, w.cfg.Name, w.cfg.ProgressEvery).Result()
+	return err == nil && ok
+}
+
+func (w *Worker) publish(ctx context.Context, evs []filefleet.Event) {
+	for _, ev := range evs {
+		if err := events.Publish(ctx, w.rdb, ev); err != nil {
+			w.log.Warn("publish event", "job_id", ev.JobID, "type", ev.Type, "err", err)
+		}
+	}
+}
+
+// handleError runs after every failed attempt: it reports the error in the job's events and
+// fails the job once the task will not be retried.
+func (w *Worker) handleError(ctx context.Context, task *asynq.Task, err error) {
+	h, perr := tasks.ParseHeader(task.Payload())
+	if perr != nil || h.JobID == "" {
+		w.log.Error("task failed", "type", task.Type(), "err", err)
+		return
+	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	taskID, _ := asynq.GetTaskID(ctx)
+	final := retried >= maxRetry || errors.Is(err, asynq.SkipRetry)
+	log := w.log.With("job_id", h.JobID, "task_id", taskID, "attempt", retried+1)
+	msg := filefleet.ErrorMessage(err)
+	if filefleet.ErrorCode(err) == filefleet.EINTERNAL {
+		msg = err.Error()
+	}
+	ctx = context.WithoutCancel(ctx)
+	ev := filefleet.Event{JobID: h.JobID, Type: filefleet.EventError, Status: filefleet.JobStateRunning,
+		Message: fmt.Sprintf("%s failed (attempt %d of %d): %s; retrying", task.Type(), retried+1, maxRetry+1, msg)}
+	if final {
+		log.Error("task failed for good; failing its job", "err", err)
+		ev.Type, ev.Status = filefleet.EventJobFailed, filefleet.JobStateFailed
+		ev.Message = fmt.Sprintf("%s failed: %s", task.Type(), msg)
+	} else {
+		log.Warn("task failed; will retry", "err", err)
+	}
+	err = store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		if final {
+			changed, err := store.FinishJob(ctx, tx, h.JobID, filefleet.JobStateFailed, nil, ev.Message)
+			if err != nil || !changed {
+				return err
+			}
+		}
+		return store.AddEvent(ctx, tx, &ev)
+	})
+	if err != nil {
+		log.Error("cannot record task failure", "err", err)
+		return
+	}
+	w.publish(ctx, []filefleet.Event{ev})
+}
+
+func (w *Worker) handleNoop(ctx context.Context, t *asynq.Task) error {
+	var p tasks.NoopPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
+	}
+	var evs []filefleet.Event
+	err := store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		var err error
+		evs, err = w.finishUnit(ctx, tx, p.Header, 0, 0, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	w.publish(ctx, evs)
+	return nil
+}
+
+// asynqLogger sends asynq's logs to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)); os.Exit(1) }
