@@ -73,7 +73,7 @@ ensure_postgres() {
   fi
 }
 
-minio_up() { curl -fsS -o /dev/null "http://$MINIO_ADDR/minio/health/live"; }
+minio_up() { curl -fsS -o /dev/null "http://$MINIO_ADDR/minio/health/live" 2>/dev/null; }
 ensure_minio() {
   command -v curl >/dev/null || apt_install curl
   minio_up && return 0

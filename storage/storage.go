@@ -30,7 +30,8 @@ func (e Entry) Name() string { return path.Base(e.Path) }
 // unreachable) or EINVALID (bad path); anything else is EINTERNAL.
 type Backend interface {
 	// List returns up to limit entries of directory dir (one level, not recursive), in
-	// ascending byte order of name, starting after cursor ("" starts at the beginning).
+	// ascending byte order of name where a directory compares as name+"/" (S3 key order),
+	// starting after cursor ("" starts at the beginning).
 	// next is the cursor of the following page, "" when there is none.
 	List(ctx context.Context, dir, cursor string, limit int) (entries []Entry, next string, err error)
 	// Stat returns the entry at p.

@@ -42,7 +42,7 @@ CREATE TABLE job_events (
     id          bigserial PRIMARY KEY,
     job_id      uuid NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     type        text NOT NULL,
-    payload     jsonb NOT NULL,
+    payload     json NOT NULL, -- json, not jsonb: replayed byte for byte
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX job_events_job_idx ON job_events (job_id, id);

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet/internal/testenv"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestMainAllStartsAndStops runs `filefleet all` and `filefleet scheduler` until canceled.
+func TestMainAllStartsAndStops(t *testing.T) {
+	_, dbURL := testenv.DB(t)
+	_, redisURL := testenv.Redis(t)
+	t.Setenv("FILEFLEET_SECRET_KEY", testenv.SecretKey)
+	for _, cmd := range []string{"all", "scheduler", "worker"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errOut syncBuffer
+		done := make(chan int)
+		go func() {
+			done <- Main(ctx, []string{cmd, "-addr", "127.0.0.1:0", "-database-url", dbURL, "-redis-url", redisURL}, &out, &errOut)
+		}()
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(out.String(), "ready") {
+			require.True(t, time.Now().Before(deadline), "%s did not start: %s", cmd, errOut.String())
+			time.Sleep(20 * time.Millisecond)
+		}
+		if cmd == "all" {
+			require.Contains(t, out.String(), "http://127.0.0.1:")
+		}
+		cancel()
+		select {
+		case code := <-done:
+			require.Equal(t, 0, code, errOut.String())
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s did not stop", cmd)
+		}
+	}
+}
+
+func TestMainCommands(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, Main(context.Background(), []string{"version"}, &out, &errOut))
+	require.Contains(t, out.String(), "filefleet")
+	require.Equal(t, 2, Main(context.Background(), []string{"explode"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "unknown command")
+
+	t.Setenv("FILEFLEET_SECRET_KEY", "")
+	errOut.Reset()
+	require.Equal(t, 1, Main(context.Background(), []string{"api"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "FILEFLEET_SECRET_KEY")
+}

@@ -1,0 +1,2 @@
+// Package dashboard will mount asynqmon and the web UI; it is empty until that work lands.
+package dashboard

@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet/internal/testenv"
+)
+
+// TestBadInput sends malformed requests: each gets a 4xx error envelope and nothing is queued.
+func TestBadInput(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+
+	cases := []struct {
+		desc, method, path string
+		body               any
+		status             int
+		code               string
+	}{
+		{"unknown job type", "POST", "/api/v1/jobs", `{"type":"explode","root":"disk"}`, 400, "INVALID_REQUEST"},
+		{"no job type", "POST", "/api/v1/jobs", `{"root":"disk"}`, 400, "INVALID_REQUEST"},
+		{"missing root field", "POST", "/api/v1/jobs", `{"type":"scan"}`, 400, "INVALID_REQUEST"},
+		{"root that does not exist", "POST", "/api/v1/jobs", `{"type":"scan","root":"nope"}`, 422, "UNPROCESSABLE"},
+		{"dot-dot prefix", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","prefix":"a/../../etc"}`, 400, "INVALID_REQUEST"},
+		{"absolute prefix", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","prefix":"/etc"}`, 400, "INVALID_REQUEST"},
+		{"NUL in prefix", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","prefix":"a\u0000b"}`, 400, "INVALID_REQUEST"},
+		{"malformed JSON", "POST", "/api/v1/jobs", `{"type":"scan",`, 400, "INVALID_REQUEST"},
+		{"empty body", "POST", "/api/v1/jobs", ``, 400, "INVALID_REQUEST"},
+		{"unknown field", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","prefx":"a"}`, 400, "INVALID_REQUEST"},
+		{"wrong field type", "POST", "/api/v1/jobs", `{"type":7}`, 400, "INVALID_REQUEST"},
+		{"empty batch", "POST", "/api/v1/jobs/batch", `{"jobs":[]}`, 400, "INVALID_REQUEST"},
+		{"batch with one bad job", "POST", "/api/v1/jobs/batch", `{"jobs":[{"type":"noop"},{"type":"bad"}]}`, 400, "INVALID_REQUEST"},
+		{"unknown job id", "GET", "/api/v1/jobs/7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a", nil, 404, "NOT_FOUND"},
+		{"job id not a uuid", "GET", "/api/v1/jobs/42", nil, 400, "INVALID_REQUEST"},
+		{"cancel unknown job", "POST", "/api/v1/jobs/7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a/cancel", nil, 404, "NOT_FOUND"},
+		{"events of unknown job", "GET", "/api/v1/jobs/7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a/events", nil, 404, "NOT_FOUND"},
+		{"bad status filter", "GET", "/api/v1/jobs?status=weird", nil, 400, "INVALID_REQUEST"},
+		{"bad limit", "GET", "/api/v1/jobs?limit=0", nil, 400, "INVALID_REQUEST"},
+		{"huge limit", "GET", "/api/v1/files?limit=100000", nil, 400, "INVALID_REQUEST"},
+		{"files of unknown root", "GET", "/api/v1/files?root=nope", nil, 404, "NOT_FOUND"},
+		{"files with dot-dot path", "GET", "/api/v1/files?path=../x", nil, 400, "INVALID_REQUEST"},
+		{"file id not a number", "GET", "/api/v1/files/abc", nil, 400, "INVALID_REQUEST"},
+		{"unknown file", "GET", "/api/v1/files/999999", nil, 404, "NOT_FOUND"},
+		{"root kind unknown", "POST", "/api/v1/roots", `{"name":"x","kind":"ftp"}`, 400, "INVALID_REQUEST"},
+		{"local root relative path", "POST", "/api/v1/roots", `{"name":"x","kind":"local","path":"rel/dir"}`, 400, "INVALID_REQUEST"},
+		{"local root missing dir", "POST", "/api/v1/roots", `{"name":"x","kind":"local","path":"/nonexistent/dir"}`, 422, "UNPROCESSABLE"},
+		{"bad root name", "POST", "/api/v1/roots", `{"name":"../x","kind":"local","path":"/tmp"}`, 400, "INVALID_REQUEST"},
+		{"duplicate root", "POST", "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()}, 409, "CONFLICT"},
+		{"unknown root", "GET", "/api/v1/roots/nope", nil, 404, "NOT_FOUND"},
+		{"unknown route", "GET", "/api/v1/nothing", nil, 404, "NOT_FOUND"},
+	}
+	for _, tc := range cases {
+		r := s.Do(t, tc.method, tc.path, tc.body)
+		require.Equal(t, tc.status, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.False(t, r.Success, tc.desc)
+		require.NotNil(t, r.Error, tc.desc)
+		require.Equal(t, tc.code, r.Error.Code, "%s: %s", tc.desc, r.Raw)
+		require.NotEmpty(t, r.Error.Message, tc.desc)
+	}
+
+	var jobs int
+	require.NoError(t, s.DB.Get(&jobs, `SELECT count(*) FROM jobs`))
+	require.Zero(t, jobs, "no job was recorded")
+	queues, err := s.Jobs.Inspector.Queues()
+	require.NoError(t, err)
+	for _, q := range queues {
+		info, err := s.Jobs.Inspector.GetQueueInfo(q)
+		require.NoError(t, err)
+		require.Zero(t, info.Size, "queue %s is empty", q)
+	}
+}

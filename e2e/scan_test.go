@@ -1,0 +1,179 @@
+// Package e2e tests filefleet end to end through its HTTP API on real Redis, PostgreSQL and
+// MinIO servers, with workers in the test process or as separate processes.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+)
+
+// putObjects uploads one object per path of spec, 16 at a time.
+func putObjects(t *testing.T, c *minio.Client, bucket string, spec map[string]int64) {
+	t.Helper()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	errs := make(chan error, len(spec))
+	for p, size := range spec {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := c.PutObject(context.Background(), bucket, p, bytes.NewReader(make([]byte, size)), size, minio.PutObjectOptions{})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+// writeTree creates the files of spec below dir.
+func writeTree(t *testing.T, dir string, spec map[string]int64) {
+	t.Helper()
+	for p, size := range spec {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
+		require.NoError(t, os.WriteFile(full, make([]byte, size), 0o644))
+	}
+}
+
+// scanAndFollow submits a scan, follows its SSE stream to the end and checks the events.
+func scanAndFollow(t *testing.T, s *testenv.Stack, root string) filefleet.Job {
+	t.Helper()
+	job := submit(t, s, map[string]any{"type": "scan", "root": root})
+	require.Equal(t, filefleet.JobStatePending, job.Status)
+	evs := readEvents(t, s, job.ID, 0, 2*time.Minute)
+	require.NotEmpty(t, evs)
+	last := evs[len(evs)-1]
+	require.Equal(t, string(filefleet.EventJobCompleted), last.Type, "events: %+v", evs)
+	for i := 1; i < len(evs); i++ {
+		require.Greater(t, evs[i].ID, evs[i-1].ID, "event ids increase")
+	}
+	done := getJob(t, s, job.ID)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status)
+	require.Equal(t, done.Progress.UnitsTotal, done.Progress.UnitsDone)
+	require.Equal(t, last.Event.Progress.Files, done.Progress.Files)
+	return done
+}
+
+// TestScanS3 scans 2,000 MinIO objects, checks the catalog, deletes 10 and rescans.
+func TestScanS3(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{ScanPageSize: 200})
+	cfg, mc := testenv.S3(t)
+	bucket := testenv.Bucket(t, mc)
+	spec := treeSpec(2000)
+	putObjects(t, mc, bucket, spec)
+
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "media", "kind": "s3",
+		"endpoint": cfg.Endpoint, "bucket": bucket, "access_key": cfg.AccessKey, "secret_key": cfg.SecretKey})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	require.NotContains(t, string(r.Raw), cfg.SecretKey, "the secret is never returned")
+	require.NotContains(t, string(s.Do(t, http.MethodGet, "/api/v1/roots/media", nil).Raw), cfg.SecretKey)
+
+	checkScanAndRescan(t, s, "media", spec, func(paths []string) {
+		for _, p := range paths {
+			require.NoError(t, mc.RemoveObject(context.Background(), bucket, p, minio.RemoveObjectOptions{}))
+		}
+	})
+}
+
+// TestScanLocal is TestScanS3 on a local directory.
+func TestScanLocal(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{ScanPageSize: 200})
+	dir := t.TempDir()
+	spec := treeSpec(2000)
+	writeTree(t, dir, spec)
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+
+	checkScanAndRescan(t, s, "disk", spec, func(paths []string) {
+		for _, p := range paths {
+			require.NoError(t, os.Remove(filepath.Join(dir, filepath.FromSlash(p))))
+		}
+	})
+}
+
+func checkScanAndRescan(t *testing.T, s *testenv.Stack, root string, spec map[string]int64, remove func([]string)) {
+	job := scanAndFollow(t, s, root)
+	require.EqualValues(t, len(spec), job.Progress.Files)
+	require.Greater(t, job.Progress.UnitsTotal, int64(20), "the scan was split into tasks")
+	before := catalog(t, s, root, false)
+	require.Equal(t, spec, sizesOf(before), "the catalog holds exactly the files, with their sizes")
+
+	gone := keys(spec)[:10]
+	remove(gone)
+	job2 := scanAndFollow(t, s, root)
+	var result filefleet.ScanResult
+	require.NoError(t, jsonUnmarshal(job2.Result, &result))
+	require.EqualValues(t, 10, result.Deleted)
+
+	after := catalog(t, s, root, true)
+	require.Len(t, after, len(spec), "deleted files stay in the catalog, flagged")
+	for p, f := range before {
+		a := after[p]
+		if contains(gone, p) {
+			require.True(t, a.Deleted, "%s is marked deleted", p)
+			continue
+		}
+		require.False(t, a.Deleted, p)
+		require.Equal(t, f.ID, a.ID, p)
+		require.Equal(t, f.Size, a.Size, p)
+		require.Equal(t, f.ModifiedAt, a.ModifiedAt, p)
+		require.Equal(t, f.UpdatedAt, a.UpdatedAt, "%s did not change", p)
+	}
+	require.Len(t, catalog(t, s, root, false), len(spec)-10)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEventsResume reconnects with Last-Event-ID and gets only the later events.
+func TestEventsResume(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{ScanPageSize: 5})
+	dir := t.TempDir()
+	writeTree(t, dir, treeSpec(300))
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	job := submit(t, s, map[string]any{"type": "scan", "root": "disk"})
+	all := readEvents(t, s, job.ID, 0, time.Minute)
+	require.GreaterOrEqual(t, len(all), 2)
+	resumed := readEvents(t, s, job.ID, all[0].ID, time.Minute)
+	require.Equal(t, all[1:], resumed, "a resumed stream replays exactly the events after Last-Event-ID")
+
+	// Malformed Last-Event-ID is a 400 with the envelope.
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/jobs/"+job.ID+"/events", nil)
+	req.Header.Set("Last-Event-ID", "abc")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+func jsonUnmarshal(b []byte, v any) error {
+	if len(b) == 0 {
+		return fmt.Errorf("empty result")
+	}
+	return jsonUnmarshalImpl(b, v)
+}

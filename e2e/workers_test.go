@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/store"
+)
+
+// workerEnv makes worker processes split a scan into many small tasks and log each one.
+var workerEnv = []string{"FILEFLEET_SCAN_PAGE_SIZE=10", "FILEFLEET_LOG_LEVEL=debug", "FILEFLEET_WORKER_CONCURRENCY=4"}
+
+// localRoot writes spec under a temp dir and registers it as root name.
+func localRoot(t *testing.T, s *testenv.Stack, name string, spec map[string]int64) {
+	dir := t.TempDir()
+	writeTree(t, dir, spec)
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+}
+
+// TestTwoWorkerProcessesShareAScan runs one large scan on two worker processes.
+func TestTwoWorkerProcessesShareAScan(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	spec := treeSpec(3000)
+	localRoot(t, s, "big", spec)
+	w1 := s.StartWorker(t, workerEnv...)
+	w2 := s.StartWorker(t, workerEnv...)
+	waitReady(t, w1, w2)
+
+	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
+	done := waitJob(t, s, job.ID, 3*time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	require.Equal(t, spec, sizesOf(catalog(t, s, "big", false)))
+
+	byWorker, err := store.UnitWorkers(t.Context(), s.DB, job.ID)
+	require.NoError(t, err)
+	require.Len(t, byWorker, 2, "both workers completed units: %v", byWorker)
+	for _, w := range []*testenv.Process{w1, w2} {
+		require.Contains(t, w.Output(), "job_id="+job.ID, "each worker logs task completions of the job")
+	}
+}
+
+// TestKilledWorkerRecovered SIGKILLs a worker mid-scan; a new worker finishes the job with the
+// right catalog (asynq hands the lost tasks back once their lease expires).
+func TestKilledWorkerRecovered(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	spec := treeSpec(6000)
+	localRoot(t, s, "big", spec)
+	w1 := s.StartWorker(t, workerEnv...)
+	waitReady(t, w1)
+
+	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := getJob(t, s, job.ID)
+		require.False(t, j.Status.Terminal(), "the job finished before the worker could be killed")
+		if j.Progress.UnitsDone >= 20 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the scan made no progress")
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGKILL))
+	w1.Cmd.Wait()
+	mid := getJob(t, s, job.ID)
+	require.Equal(t, filefleet.JobStateRunning, mid.Status)
+	require.Less(t, mid.Progress.UnitsDone, mid.Progress.UnitsTotal, "killed mid-scan")
+	t.Logf("killed worker at %d of %d units", mid.Progress.UnitsDone, mid.Progress.UnitsTotal)
+
+	w2 := s.StartWorker(t, workerEnv...)
+	waitReady(t, w2)
+	done := waitJob(t, s, job.ID, 4*time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	require.EqualValues(t, len(spec), done.Progress.Files, "every file counted exactly once")
+	require.Equal(t, spec, sizesOf(catalog(t, s, "big", false)))
+	var rows int
+	require.NoError(t, s.DB.Get(&rows, `SELECT count(*) FROM files`))
+	require.Equal(t, len(spec), rows, "no duplicate catalog rows")
+}
+
+// waitReady waits until each worker process has said it started.
+func waitReady(t *testing.T, ps ...*testenv.Process) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, p := range ps {
+		for !strings.Contains(p.Output(), "worker started") {
+			require.True(t, time.Now().Before(deadline), "worker did not start: %s", p.Output())
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}

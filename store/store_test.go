@@ -1,0 +1,69 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/store"
+)
+
+// TestCompleteUnitOnce completes 50 units from 50 goroutines, each twice: every unit counts
+// once and exactly one completion is the last.
+func TestCompleteUnitOnce(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	id := uuid.NewString()
+	require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
+	units := make([]string, 50)
+	for i := range units {
+		units[i] = fmt.Sprintf("u%d", i)
+	}
+	require.NoError(t, store.AddUnits(ctx, db, id, units))
+	require.NoError(t, store.AddUnits(ctx, db, id, units), "adding again changes nothing")
+
+	var mu sync.Mutex
+	lasts, completions := 0, 0
+	var wg sync.WaitGroup
+	for _, u := range append(units, units...) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := store.InTx(ctx, db, func(tx *sqlx.Tx) error {
+				res, err := store.CompleteUnit(ctx, tx, id, u, "w", 1, 10)
+				mu.Lock()
+				defer mu.Unlock()
+				if res.Completed {
+					completions++
+				}
+				if res.Last {
+					lasts++
+				}
+				return err
+			})
+			require.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 50, completions)
+	require.Equal(t, 1, lasts)
+	job, err := store.GetJob(ctx, db, id)
+	require.NoError(t, err)
+	require.Equal(t, filefleet.Progress{UnitsDone: 50, UnitsTotal: 50, Files: 50, Bytes: 500}, job.Progress)
+}
+
+// TestMigrateTwice applies migrations again (as a second process would): nothing changes.
+func TestMigrateTwice(t *testing.T) {
+	db, _ := testenv.DB(t)
+	require.NoError(t, store.Migrate(context.Background(), db))
+	var n int
+	require.NoError(t, db.Get(&n, `SELECT count(*) FROM schema_migrations`))
+	require.Equal(t, 1, n)
+}
