@@ -9,10 +9,11 @@ type RootKind string
 const (
 	RootKindLocal RootKind = "local"
 	RootKindS3    RootKind = "s3"
+	RootKindSMB   RootKind = "smb"
 )
 
 // RootKinds lists the kinds this build supports.
-var RootKinds = []RootKind{RootKindLocal, RootKindS3}
+var RootKinds = []RootKind{RootKindLocal, RootKindS3, RootKindSMB}
 
 // Valid reports whether k is a supported kind.
 func (k RootKind) Valid() bool {
@@ -30,8 +31,17 @@ type Root struct {
 	Name string   `json:"name"`
 	Kind RootKind `json:"kind"`
 
-	// Path is the directory of a local root.
+	// Path is the directory of a local root, or the directory inside an SMB share ("" for
+	// the share's top).
 	Path string `json:"path,omitempty"`
+
+	// SMB: Host and Port (default 445) of the server, Share name, Username and Domain; the
+	// password is Secret.
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty"`
+	Share    string `json:"share,omitempty"`
+	Username string `json:"username,omitempty"`
+	Domain   string `json:"domain,omitempty"`
 
 	// S3: Endpoint is host:port, Bucket and Prefix (ending in "/" or empty) choose the objects.
 	Endpoint  string `json:"endpoint,omitempty"`
@@ -41,7 +51,8 @@ type Root struct {
 	UseSSL    bool   `json:"use_ssl,omitempty"`
 	AccessKey string `json:"access_key,omitempty"`
 
-	// Secret is the S3 secret key. It is stored encrypted and never serialized.
+	// Secret is the S3 secret key or the SMB password. It is stored encrypted and never
+	// serialized.
 	Secret string `json:"-"`
 
 	CreatedAt time.Time `json:"created_at"`

@@ -162,5 +162,3 @@ func keys(m map[string]int64) []string {
 	sort.Strings(ks)
 	return ks
 }
-
-func jsonUnmarshalImpl(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -5,7 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -120,7 +120,7 @@ func checkScanAndRescan(t *testing.T, s *testenv.Stack, root string, spec map[st
 	remove(gone)
 	job2 := scanAndFollow(t, s, root)
 	var result filefleet.ScanResult
-	require.NoError(t, jsonUnmarshal(job2.Result, &result))
+	require.NoError(t, json.Unmarshal(job2.Result, &result), "result: %s", job2.Result)
 	require.EqualValues(t, 10, result.Deleted)
 
 	after := catalog(t, s, root, true)
@@ -169,11 +169,4 @@ func TestEventsResume(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-}
-
-func jsonUnmarshal(b []byte, v any) error {
-	if len(b) == 0 {
-		return fmt.Errorf("empty result")
-	}
-	return jsonUnmarshalImpl(b, v)
 }

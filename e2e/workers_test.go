@@ -85,6 +85,41 @@ func TestKilledWorkerRecovered(t *testing.T) {
 	require.Equal(t, len(spec), rows, "no duplicate catalog rows")
 }
 
+// TestWorkerSIGTERMHandsBack stops a worker with SIGTERM mid-scan: it exits within its
+// shutdown timeout, and the next worker finishes the job without waiting for a lease to expire.
+func TestWorkerSIGTERMHandsBack(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	spec := treeSpec(6000)
+	localRoot(t, s, "big", spec)
+	w1 := s.StartWorker(t, workerEnv...)
+	waitReady(t, w1)
+	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
+	for getJob(t, s, job.ID).Progress.UnitsDone < 20 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGTERM))
+	exited := make(chan error, 1)
+	go func() { exited <- w1.Cmd.Wait() }()
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "clean exit: %s", w1.Output())
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not stop within 30 s of SIGTERM")
+	}
+	require.Contains(t, w1.Output(), "worker stopped")
+	if j := getJob(t, s, job.ID); j.Status.Terminal() {
+		t.Fatalf("the scan finished before SIGTERM took effect: %+v", j.Progress)
+	}
+
+	start := time.Now()
+	w2 := s.StartWorker(t, workerEnv...)
+	waitReady(t, w2)
+	done := waitJob(t, s, job.ID, 30*time.Second)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	require.Equal(t, spec, sizesOf(catalog(t, s, "big", false)))
+	t.Logf("second worker finished the job in %s", time.Since(start))
+}
+
 // waitReady waits until each worker process has said it started.
 func waitReady(t *testing.T, ps ...*testenv.Process) {
 	t.Helper()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure Redis, PostgreSQL and MinIO answer on loopback for filefleet: uses running servers,
+# Makes sure Redis, PostgreSQL, MinIO and Samba answer on loopback for filefleet: uses running servers,
 # otherwise installs them (Debian packages; MinIO built from its Go module at a pinned version)
 # and starts them. Idempotent and quiet on success; says what failed and what to do otherwise.
 set -euo pipefail
@@ -10,6 +10,11 @@ MINIO_ADDR="${FILEFLEET_MINIO_ADDR:-127.0.0.1:9000}"
 MINIO_USER="${FILEFLEET_MINIO_USER:-filefleet}"
 MINIO_PASSWORD="${FILEFLEET_MINIO_PASSWORD:-filefleet-secret}"
 PG_USER=filefleet PG_PASSWORD=filefleet PG_DB=filefleet
+SMB_PORT="${FILEFLEET_SMB_PORT:-4445}"
+SMB_USER=fftest SMB_PASSWORD=fftest-pass
+# Outside $HOME: the share user must be able to reach its directories.
+SMB_STATE="${FILEFLEET_SMB_STATE:-/var/tmp/filefleet-samba}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$CACHE/bin" "$CACHE/log"
 
 die() { echo "services: $*" >&2; exit 1; }
@@ -93,15 +98,36 @@ ensure_minio() {
   wait_for 60 "minio on $MINIO_ADDR (log: $CACHE/log/minio.log)" minio_up
 }
 
+smb_up() { smbclient -L 127.0.0.1 -p "$SMB_PORT" -U "$SMB_USER%$SMB_PASSWORD" -m SMB3 >/dev/null 2>&1; }
+ensure_samba() {
+  command -v smbd >/dev/null && command -v smbclient >/dev/null || apt_install samba smbclient
+  smb_up && return 0
+  local state="$SMB_STATE"
+  mkdir -p "$state"/{private,lock,state,cache,run,ncalrpc,share,share-ro}
+  sed -e "s#@STATE@#$state#g" -e "s#@PORT@#$SMB_PORT#g" -e "s#@USER@#$SMB_USER#g" \
+    "$HERE/samba/smb.conf.in" >"$state/smb.conf"
+  id "$SMB_USER" >/dev/null 2>&1 || $SUDO useradd -M -s /usr/sbin/nologin "$SMB_USER"
+  chmod 755 "$state"
+  chown -R "$SMB_USER" "$state/share"
+  printf '%s\n%s\n' "$SMB_PASSWORD" "$SMB_PASSWORD" | $SUDO smbpasswd -c "$state/smb.conf" -a -s "$SMB_USER" >/dev/null \
+    || die "could not add the samba user $SMB_USER"
+  if [ -f "$state/run/smbd.pid" ]; then kill "$(cat "$state/run/smbd.pid")" 2>/dev/null || true; fi
+  log "starting samba"
+  $SUDO smbd -D -s "$state/smb.conf" || die "smbd failed to start (logs: $state/log.*)"
+  wait_for 30 "samba on 127.0.0.1:$SMB_PORT (logs: $state/log.*)" smb_up
+}
+
 case "${1:-all}" in
   redis) ensure_redis ;;
   postgres) ensure_postgres ;;
   minio) ensure_minio ;;
-  all) ensure_redis; ensure_postgres; ensure_minio ;;
+  samba) ensure_samba ;;
+  all) ensure_redis; ensure_postgres; ensure_minio; ensure_samba ;;
   env) # prints the environment that points filefleet and its tests at these servers
     echo "export FILEFLEET_REDIS_URL=redis://127.0.0.1:6379/0"
     echo "export FILEFLEET_DATABASE_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/$PG_DB?sslmode=disable"
     echo "export FILEFLEET_TEST_S3_ENDPOINT=$MINIO_ADDR FILEFLEET_TEST_S3_ACCESS_KEY=$MINIO_USER FILEFLEET_TEST_S3_SECRET_KEY=$MINIO_PASSWORD"
+    echo "export FILEFLEET_TEST_SMB_ADDR=127.0.0.1:$SMB_PORT FILEFLEET_TEST_SMB_USER=$SMB_USER FILEFLEET_TEST_SMB_PASSWORD=$SMB_PASSWORD FILEFLEET_TEST_SMB_SHARE=data FILEFLEET_TEST_SMB_DIR=$SMB_STATE/share"
     ;;
-  *) die "usage: $0 [all|redis|postgres|minio|env]" ;;
+  *) die "usage: $0 [all|redis|postgres|minio|samba|env]" ;;
 esac
