@@ -106,3 +106,8 @@ func Walk(ctx context.Context, b Backend, dir string, pageSize int, fn func(Entr
 		cursor = next
 	}
 }
+
+// SpaceReporter is a Backend that knows its filesystem's size and free space.
+type SpaceReporter interface {
+	Statfs(ctx context.Context) (total, free uint64, err error)
+}

@@ -53,7 +53,7 @@ Configuration comes from environment variables, overridden by flags (filefleet <
 // config is every setting of the binary.
 type config struct {
 	DatabaseURL, RedisURL, SecretKey, HTTPAddr, Queues, LogLevel, LogFormat string
-	Concurrency, ScanPageSize                                             int
+	Concurrency, ScanPageSize                                               int
 }
 
 func env(name, def string) string {

@@ -8,6 +8,7 @@ import (
 	"github.com/filefleet/filefleet/storage"
 	"github.com/filefleet/filefleet/storage/local"
 	"github.com/filefleet/filefleet/storage/s3"
+	"github.com/filefleet/filefleet/storage/smb"
 )
 
 // Open returns the backend of root without contacting it (see Check). It returns EINVALID
@@ -29,6 +30,20 @@ func Open(root filefleet.Root) (storage.Backend, error) {
 			AccessKey: root.AccessKey,
 			SecretKey: root.Secret,
 			UseSSL:    root.UseSSL,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	case filefleet.RootKindSMB:
+		b, err := smb.New(smb.Config{
+			Host:     root.Host,
+			Port:     root.Port,
+			Share:    root.Share,
+			Path:     root.Path,
+			Username: root.Username,
+			Password: root.Secret,
+			Domain:   root.Domain,
 		})
 		if err != nil {
 			return nil, err

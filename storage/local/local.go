@@ -422,3 +422,12 @@ func (r ctxReader) Read(p []byte) (int, error) {
 	}
 	return r.r.Read(p)
 }
+
+// Statfs reports the size and free space of the filesystem holding the root.
+func (b *Backend) Statfs(ctx context.Context) (total, free uint64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(b.dir, &st); err != nil {
+		return 0, 0, mapErr(err, "")
+	}
+	return st.Blocks * uint64(st.Bsize), st.Bavail * uint64(st.Bsize), nil
+}

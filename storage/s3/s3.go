@@ -17,6 +17,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/storage"
@@ -69,6 +70,9 @@ func New(cfg Config) (*Backend, error) {
 	}
 	if cfg.Bucket == "" {
 		return nil, filefleet.Errorf(filefleet.EINVALID, "S3 bucket is required")
+	}
+	if err := s3utils.CheckValidBucketName(cfg.Bucket); err != nil {
+		return nil, filefleet.WrapError(filefleet.EINVALID, err, "%q is not a valid S3 bucket name: %v", cfg.Bucket, err)
 	}
 	prefix, err := normPrefix(cfg.Prefix)
 	if err != nil {

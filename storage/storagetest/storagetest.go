@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/storage"
@@ -43,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Backend) {
 		{"Missing", testMissing},
 		{"BadPaths", testBadPaths},
 		{"LargeUnknownSize", testLargeUnknownSize},
+		{"ManyEntries", testManyEntries},
+		{"EmptyDirs", testEmptyDirs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -389,6 +392,132 @@ func testLargeUnknownSize(t *testing.T, b storage.Backend, dir string) {
 		require.NoError(t, rc.Close())
 		require.True(t, bytes.Equal(wantBytes, gotBytes), "offset %d length %d: got %d bytes", c.offset, c.length, len(gotBytes))
 	}
+}
+
+// ManyEntries is how many entries testManyEntries puts in one directory.
+const ManyEntries = 10_000
+
+// testManyEntries puts ManyEntries entries in one directory, every 100th a directory
+// holding one file, and checks that List in pages of 999 and Walk see each exactly once.
+// It is skipped with -short.
+func testManyEntries(t *testing.T, b storage.Backend, dir string) {
+	if testing.Short() {
+		t.Skip("writes 10,000 files")
+	}
+	name := func(i int) string { return fmt.Sprintf("e-%05d", i) }
+	isDir := func(i int) bool { return i%100 == 37 }
+	g, ctx := errgroup.WithContext(t.Context())
+	g.SetLimit(16)
+	for i := range ManyEntries {
+		p := dir + "/" + name(i)
+		if isDir(i) {
+			p += "/inner"
+		}
+		g.Go(func() error {
+			_, err := b.Put(ctx, p, strings.NewReader(""))
+			if err != nil {
+				return fmt.Errorf("Put %q: %w", p, err)
+			}
+			return nil
+		})
+	}
+	require.NoError(t, g.Wait())
+
+	const pageSize = 999
+	seen := make(map[string]int, ManyEntries)
+	var prev storage.Entry
+	cursor, pages := "", 0
+	for {
+		entries, next, err := b.List(t.Context(), dir, cursor, pageSize)
+		require.NoError(t, err)
+		pages++
+		require.LessOrEqual(t, pages, ManyEntries/pageSize+2, "too many pages")
+		require.LessOrEqual(t, len(entries), pageSize)
+		if next != "" {
+			require.NotEmpty(t, entries, "empty page with a next cursor")
+		}
+		for _, e := range entries {
+			if prev.Path != "" {
+				require.Less(t, sortKey(prev), sortKey(e), "List order")
+			}
+			prev = e
+			seen[e.Name()]++
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	require.Equal(t, ManyEntries/pageSize+1, pages)
+	require.Len(t, seen, ManyEntries)
+	for i := range ManyEntries {
+		require.Equal(t, 1, seen[name(i)], "List saw %s", name(i))
+	}
+
+	walked := make(map[string]int, ManyEntries)
+	require.NoError(t, storage.Walk(t.Context(), b, dir, pageSize, func(e storage.Entry) error {
+		require.False(t, e.IsDir)
+		walked[strings.TrimPrefix(e.Path, dir+"/")]++
+		return nil
+	}))
+	require.Len(t, walked, ManyEntries)
+	for i := range ManyEntries {
+		want := name(i)
+		if isDir(i) {
+			want += "/inner"
+		}
+		require.Equal(t, 1, walked[want], "Walk saw %s", want)
+	}
+}
+
+// testEmptyDirs leaves directory a holding only the empty directory a/empty (by putting a
+// file there and removing it), next to a file. Backends with real directories (local, SMB)
+// keep a and a/empty: List shows them, Walk yields no file in them, and Remove takes
+// a/empty and then a. Backends whose directories are key prefixes (S3) drop both with the
+// file: List and Walk of the parent show only the other file.
+func testEmptyDirs(t *testing.T, b storage.Backend, dir string) {
+	ctx := t.Context()
+	put(t, b, dir+"/keep.txt", "keep")
+	put(t, b, dir+"/a/empty/gone.txt", "gone")
+	require.NoError(t, b.Remove(ctx, dir+"/a/empty/gone.txt"))
+
+	var walked []string
+	require.NoError(t, storage.Walk(ctx, b, dir, 10, func(e storage.Entry) error {
+		walked = append(walked, e.Path)
+		return nil
+	}))
+	require.Equal(t, []string{dir + "/keep.txt"}, walked, "Walk yields only the file")
+
+	_, err := b.Stat(ctx, dir+"/a/empty")
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		t.Log("the backend keeps no empty directories")
+		_, err = b.Stat(ctx, dir+"/a")
+		requireCode(t, filefleet.ENOTFOUND, err)
+		require.Equal(t, []string{"keep.txt"}, names(listAll(t, b, dir)))
+		return
+	}
+	require.NoError(t, err)
+
+	top := listAll(t, b, dir)
+	require.Len(t, top, 2)
+	require.Equal(t, storage.Entry{Path: dir + "/a", IsDir: true}, withoutTime(top[0]))
+	require.Equal(t, dir+"/keep.txt", top[1].Path)
+	sub := listAll(t, b, dir+"/a")
+	require.Len(t, sub, 1)
+	require.Equal(t, storage.Entry{Path: dir + "/a/empty", IsDir: true}, withoutTime(sub[0]))
+	entries, next, err := b.List(ctx, dir+"/a/empty", "", 10)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+	require.Equal(t, "", next)
+
+	require.NoError(t, storage.Walk(ctx, b, dir+"/a", 10, func(e storage.Entry) error {
+		return fmt.Errorf("Walk of a tree of empty directories yielded %q", e.Path)
+	}))
+
+	requireCode(t, filefleet.ECONFLICT, b.Remove(ctx, dir+"/a"), "Remove of a directory that is not empty")
+	require.NoError(t, b.Remove(ctx, dir+"/a/empty"))
+	require.NoError(t, b.Remove(ctx, dir+"/a"))
+	require.Equal(t, []string{"keep.txt"}, names(listAll(t, b, dir)))
 }
 
 // genReader generates n deterministic pseudo-random bytes without holding them. It has
