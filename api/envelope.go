@@ -25,6 +25,33 @@ var statusOf = map[string]struct {
 	filefleet.EUNPROCESSABLE: {http.StatusUnprocessableEntity, "UNPROCESSABLE"},
 	filefleet.EUNAVAILABLE:   {http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
 	filefleet.EINTERNAL:      {http.StatusInternalServerError, "INTERNAL_ERROR"},
+	// A storage server named in the request refused the credentials or could not be reached:
+	// the client must fix the request, so these are 422, not 401/403/503.
+	codeStorageAuth:        {http.StatusUnprocessableEntity, "STORAGE_AUTH_FAILED"},
+	codeStorageUnreachable: {http.StatusUnprocessableEntity, "STORAGE_UNREACHABLE"},
+}
+
+// Codes of storage failures while checking a root or connection the client described.
+const (
+	codeStorageAuth        = "storage_auth"
+	codeStorageUnreachable = "storage_unreachable"
+)
+
+// clientStorageError turns the failure of a storage location described by the request into an
+// error the client can act on; other errors pass through.
+func clientStorageError(err error, hint string) error {
+	var code string
+	switch filefleet.ErrorCode(err) {
+	case filefleet.EFORBIDDEN, filefleet.EUNAUTHORIZED:
+		code = codeStorageAuth
+	case filefleet.EUNAVAILABLE:
+		code = codeStorageUnreachable
+	case filefleet.ENOTFOUND:
+		code = filefleet.EUNPROCESSABLE
+	default:
+		return err
+	}
+	return filefleet.Errorf(code, "%s%s", filefleet.ErrorMessage(err), hint)
 }
 
 // ErrorBody is the error part of the envelope.

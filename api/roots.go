@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/storage"
 	"github.com/filefleet/filefleet/storage/backends"
 	"github.com/filefleet/filefleet/store"
 )
@@ -30,6 +32,12 @@ type createRootRequest struct {
 	UseSSL    bool               `json:"use_ssl"`
 	AccessKey string             `json:"access_key"`
 	SecretKey string             `json:"secret_key"`
+	Host      string             `json:"host"`
+	Port      int                `json:"port"`
+	Share     string             `json:"share"`
+	Username  string             `json:"username"`
+	Password  string             `json:"password"`
+	Domain    string             `json:"domain"`
 }
 
 func (req createRootRequest) root() (*filefleet.Root, error) {
@@ -57,6 +65,14 @@ func (req createRootRequest) root() (*filefleet.Root, error) {
 		}
 		r.Endpoint, r.Bucket, r.Prefix, r.Region, r.UseSSL = req.Endpoint, req.Bucket, prefix, req.Region, req.UseSSL
 		r.AccessKey, r.Secret = req.AccessKey, req.SecretKey
+	case filefleet.RootKindSMB:
+		conn, err := smbConnection{Host: req.Host, Port: req.Port, Share: req.Share, Path: req.Path,
+			Username: req.Username, Password: req.Password, Domain: req.Domain}.root(true)
+		if err != nil {
+			return nil, err
+		}
+		conn.Name = r.Name
+		return conn, nil
 	default:
 		return nil, filefleet.Errorf(filefleet.EINVALID, "kind must be one of %v", filefleet.RootKinds)
 	}
@@ -98,15 +114,7 @@ func verifyRoot(ctx context.Context, root filefleet.Root) error {
 		defer b.Close()
 		err = backends.Check(ctx, b)
 	}
-	if err == nil {
-		return nil
-	}
-	code := filefleet.ErrorCode(err)
-	if code == filefleet.EINVALID {
-		return err
-	}
-	return filefleet.Errorf(filefleet.EUNPROCESSABLE, "storage root check failed: %s (fix it, or add ?verify=false to skip the check)",
-		filefleet.ErrorMessage(err)).WithDetails(map[string]any{"reason": statusOf[code].code})
+	return clientStorageError(err, " (fix the root's settings, or add ?verify=false to skip this check)")
 }
 
 func (a *API) listRoots(c *gin.Context) {
@@ -125,6 +133,115 @@ func (a *API) getRoot(c *gin.Context) {
 		return
 	}
 	ok(c, http.StatusOK, root, nil)
+}
+
+// rootStatus tells whether a root is reachable, how fast it answered and, where the backend
+// knows, its size and free space. An unreachable root is a 200 with reachable false.
+func (a *API) rootStatus(c *gin.Context) {
+	root, err := store.GetRoot(c.Request.Context(), a.db, a.box, c.Param("name"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	status := gin.H{"name": root.Name, "kind": root.Kind, "reachable": false}
+	start := time.Now()
+	err = withBackend(c.Request.Context(), *root, func(ctx context.Context, b storage.Backend) error {
+		if err := backends.Check(ctx, b); err != nil {
+			return err
+		}
+		status["reachable"], status["latency_ms"] = true, float64(time.Since(start).Microseconds())/1000
+		if sr, ok := b.(storage.SpaceReporter); ok {
+			if total, free, err := sr.Statfs(ctx); err == nil {
+				status["total_bytes"], status["free_bytes"] = total, free
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		status["error"] = gin.H{"code": statusOf[filefleet.ErrorCode(err)].code, "message": filefleet.ErrorMessage(err)}
+	}
+	ok(c, http.StatusOK, status, nil)
+}
+
+// browseRoot lists one directory level of a root: ?path=&limit=&cursor=; meta.next_cursor
+// continues the listing.
+func (a *API) browseRoot(c *gin.Context) {
+	root, err := store.GetRoot(c.Request.Context(), a.db, a.box, c.Param("name"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	limit := 0
+	if s := c.Query("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil {
+			limit = -1
+		}
+	}
+	a.browse(c, *root, c.Query("path"), c.Query("cursor"), limit, nil)
+}
+
+// browse lists one level of dir in root as the browse endpoints answer it.
+// limit 0 means the default; mapErr, when set, turns storage failures into client errors.
+func (a *API) browse(c *gin.Context, root filefleet.Root, dir, cursor string, limit int, mapErr func(error) error) {
+	if limit == 0 {
+		limit = limitDefault
+	}
+	if limit < 1 || limit > browseLimitMax {
+		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "limit must be a whole number from 1 to %d", browseLimitMax))
+		return
+	}
+	dir, err := storage.CleanPath(dir)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	var entries []storage.Entry
+	var next string
+	err = withBackend(c.Request.Context(), root, func(ctx context.Context, b storage.Backend) error {
+		entries, next, err = b.List(ctx, dir, cursor, limit)
+		return err
+	})
+	if err != nil && mapErr != nil {
+		err = mapErr(err)
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := make([]browseEntry, len(entries))
+	for i, e := range entries {
+		out[i] = browseEntry{Name: e.Name(), Path: e.Path, Size: e.Size, IsDirectory: e.IsDir, ETag: e.ETag}
+		if !e.ModTime.IsZero() {
+			t := e.ModTime.UTC()
+			out[i].ModifiedAt = &t
+		}
+	}
+	ok(c, http.StatusOK, gin.H{"entries": out}, gin.H{"limit": limit, "count": len(out), "next_cursor": next})
+}
+
+// browseLimitMax is the most entries one browse page holds (S3 pages hold up to 999).
+const browseLimitMax = 999
+
+// browseEntry is one entry of a browse listing.
+type browseEntry struct {
+	Name        string     `json:"name"`
+	Path        string     `json:"path"`
+	Size        int64      `json:"size"`
+	IsDirectory bool       `json:"is_directory"`
+	ModifiedAt  *time.Time `json:"modified_at,omitempty"`
+	ETag        string     `json:"etag,omitempty"`
+}
+
+// withBackend opens root's backend for one request, with a 30 s limit.
+func withBackend(ctx context.Context, root filefleet.Root, fn func(context.Context, storage.Backend) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	b, err := backends.Open(root)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return fn(ctx, b)
 }
 
 func (a *API) deleteRoot(c *gin.Context) {

@@ -48,6 +48,8 @@ func TestBadInput(t *testing.T) {
 		{"root kind unknown", "POST", "/api/v1/roots", `{"name":"x","kind":"ftp"}`, 400, "INVALID_REQUEST"},
 		{"local root relative path", "POST", "/api/v1/roots", `{"name":"x","kind":"local","path":"rel/dir"}`, 400, "INVALID_REQUEST"},
 		{"local root missing dir", "POST", "/api/v1/roots", `{"name":"x","kind":"local","path":"/nonexistent/dir"}`, 422, "UNPROCESSABLE"},
+		{"s3 root unreachable", "POST", "/api/v1/roots", `{"name":"x","kind":"s3","endpoint":"127.0.0.1:1","bucket":"bucket"}`, 422, "STORAGE_UNREACHABLE"},
+		{"s3 bad bucket name", "POST", "/api/v1/roots", `{"name":"x","kind":"s3","endpoint":"127.0.0.1:1","bucket":"b"}`, 400, "INVALID_REQUEST"},
 		{"bad root name", "POST", "/api/v1/roots", `{"name":"../x","kind":"local","path":"/tmp"}`, 400, "INVALID_REQUEST"},
 		{"duplicate root", "POST", "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()}, 409, "CONFLICT"},
 		{"unknown root", "GET", "/api/v1/roots/nope", nil, 404, "NOT_FOUND"},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,3 +163,5 @@ func keys(m map[string]int64) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+func urlQuery(s string) string { return url.QueryEscape(s) }
