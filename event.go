@@ -15,6 +15,8 @@ const (
 	EventJobFailed    EventType = "job_failed"
 	EventJobCanceled  EventType = "job_canceled"
 	EventError        EventType = "error" // a task failed and will be retried
+	// EventDuplicateDetected reports the duplicate groups a dedupe scan found.
+	EventDuplicateDetected EventType = "duplicate_detected"
 )
 
 // Terminal reports whether t is the last event of a job.
@@ -28,6 +30,7 @@ type Event struct {
 	JobID    string          `json:"job_id"`
 	Type     EventType       `json:"type"`
 	Status   JobState        `json:"status"`
+	Stage    string          `json:"stage,omitempty"` // of a multi-stage job: scan, partial, full...
 	Progress Progress        `json:"progress"`
 	Percent  float64         `json:"percent"`
 	Message  string          `json:"message,omitempty"`

@@ -12,10 +12,20 @@ type JobType string
 const (
 	JobTypeScan JobType = "scan" // list a root (or a prefix of it) into the catalog
 	JobTypeNoop JobType = "noop" // does nothing; measures the job pipeline itself
+	JobTypeHash JobType = "hash" // content hashes of a root's files (after a scan)
+	// JobTypeDedupe finds duplicate groups across roots: scan, same size, partial hash, full hash.
+	JobTypeDedupe JobType = "dedupe"
+	// JobTypeDedupeExecute carries out an approved dedupe plan; JobTypeDedupeUndo undoes one.
+	// They are started through /dedupe/execute and /dedupe/undo, not POST /jobs.
+	JobTypeDedupeExecute JobType = "dedupe_execute"
+	JobTypeDedupeUndo    JobType = "dedupe_undo"
 )
 
-// JobTypes lists the job types this build can run.
-var JobTypes = []JobType{JobTypeScan, JobTypeNoop}
+// JobTypes lists the job types POST /jobs takes.
+var JobTypes = []JobType{JobTypeScan, JobTypeNoop, JobTypeHash, JobTypeDedupe}
+
+// AllJobTypes lists every job type, for filters.
+var AllJobTypes = append(JobTypes, JobTypeDedupeExecute, JobTypeDedupeUndo)
 
 // Valid reports whether t is a known job type.
 func (t JobType) Valid() bool {

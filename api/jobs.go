@@ -125,8 +125,8 @@ func states() []string {
 }
 
 func types() []string {
-	s := make([]string, len(filefleet.JobTypes))
-	for i, v := range filefleet.JobTypes {
+	s := make([]string, len(filefleet.AllJobTypes))
+	for i, v := range filefleet.AllJobTypes {
 		s[i] = string(v)
 	}
 	return s

@@ -43,6 +43,10 @@ type SubmitParams struct {
 	Type   filefleet.JobType `json:"type"`
 	Root   string            `json:"root"`
 	Prefix string            `json:"prefix"`
+	// Hash and dedupe jobs may cover several roots (whole) and paths ("<root>/<dir>").
+	Roots []string             `json:"roots,omitempty"`
+	Paths []string             `json:"paths,omitempty"`
+	Algos []filefleet.HashAlgo `json:"algorithms,omitempty"` // hash jobs: beside blake3
 }
 
 // Submit validates p, records the job and enqueues its first task.
@@ -112,6 +116,8 @@ func (s *Service) prepare(ctx context.Context, p SubmitParams, roots map[string]
 		nj.Params = json.RawMessage(`{}`)
 		return nj, nil
 	case filefleet.JobTypeScan:
+	case filefleet.JobTypeHash, filefleet.JobTypeDedupe:
+		return s.prepareStaged(ctx, nj, p, roots)
 	case "":
 		return nj, filefleet.Errorf(filefleet.EINVALID, "job type is required (one of %v)", filefleet.JobTypes)
 	default:
@@ -120,28 +126,37 @@ func (s *Service) prepare(ctx context.Context, p SubmitParams, roots map[string]
 	if p.Root == "" {
 		return nj, filefleet.Errorf(filefleet.EINVALID, "root is required: name a storage root (GET /api/v1/roots lists them)")
 	}
-	prefix, err := storage.CleanPath(p.Prefix)
+	scope, err := s.scope(ctx, p.Root, p.Prefix, roots)
 	if err != nil {
 		return nj, err
-	}
-	root, ok := roots[p.Root]
-	if !ok {
-		if root, err = store.GetRoot(ctx, s.DB, nil, p.Root); err != nil {
-			if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
-				return nj, filefleet.Errorf(filefleet.EUNPROCESSABLE,
-					"storage root %q does not exist; create it with POST /api/v1/roots", p.Root)
-			}
-			return nj, err
-		}
-		roots[p.Root] = root
 	}
 	gen, err := store.NextScanGeneration(ctx, s.DB)
 	if err != nil {
 		return nj, err
 	}
-	nj.RootID, nj.Root = &root.ID, root.Name
-	nj.Params, _ = json.Marshal(scanParams{Prefix: prefix, Generation: gen})
+	nj.RootID, nj.Root = &scope.RootID, scope.Root
+	nj.Params, _ = json.Marshal(scanParams{Prefix: scope.Prefix, Generation: gen})
 	return nj, nil
+}
+
+// scope resolves a root name and a directory of it; roots caches roots by name.
+func (s *Service) scope(ctx context.Context, name, prefix string, roots map[string]*filefleet.Root) (store.Scope, error) {
+	prefix, err := storage.CleanPath(prefix)
+	if err != nil {
+		return store.Scope{}, err
+	}
+	root, ok := roots[name]
+	if !ok {
+		if root, err = store.GetRoot(ctx, s.DB, nil, name); err != nil {
+			if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+				return store.Scope{}, filefleet.Errorf(filefleet.EUNPROCESSABLE,
+					"storage root %q does not exist; create it with POST /api/v1/roots", name)
+			}
+			return store.Scope{}, err
+		}
+		roots[name] = root
+	}
+	return store.Scope{RootID: root.ID, Root: root.Name, Prefix: prefix}, nil
 }
 
 // scanParams is how a scan job's params are stored.
@@ -164,6 +179,11 @@ func FirstTask(id string, typ filefleet.JobType, rootID int64, params json.RawMe
 			Dir: sp.Prefix, Gen: sp.Generation}, asynq.Queue(tasks.QueueDefault))
 	case filefleet.JobTypeNoop:
 		return tasks.NewNoopTask(tasks.NoopPayload{Header: h}, asynq.Queue(tasks.QueueDefault))
+	}
+	if stages, ok := tasks.Stages[typ]; ok {
+		h.Unit = tasks.StageUnit(stages[0])
+		return tasks.NewTask(tasks.TypeStage, h, tasks.StagePayload{Header: h, Stage: stages[0]},
+			asynq.Queue(tasks.QueueDefault))
 	}
 	return nil, fmt.Errorf("job type %q has no task", typ)
 }

@@ -19,21 +19,22 @@ type ScannedFile struct {
 	Size    int64
 	ModTime time.Time
 	ETag    string
+	FileKey string
 }
 
 // UpsertFiles records files of a root as seen by scan generation gen, in one statement: new
 // paths are inserted, known ones updated (updated_at changes only when size, mtime or etag do)
-// and undeleted.
+// and undeleted. Content hashes of a file whose size, mtime or etag changed are cleared.
 func UpsertFiles(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, files []ScannedFile) error {
 	if len(files) == 0 {
 		return nil
 	}
 	n := len(files)
-	paths, dirs, names, exts, mtimes, etags := make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n)
+	paths, dirs, names, exts, mtimes, etags, keys := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	sizes := make([]int64, n)
 	for i, f := range files {
-		paths[i], sizes[i], etags[i] = f.Path, f.Size, f.ETag
+		paths[i], sizes[i], etags[i], keys[i] = f.Path, f.Size, f.ETag, f.FileKey
 		dirs[i], names[i] = path.Dir(f.Path), path.Base(f.Path)
 		if dirs[i] == "." {
 			dirs[i] = ""
@@ -42,18 +43,26 @@ func UpsertFiles(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, f
 		mtimes[i] = f.ModTime.UTC().Format(time.RFC3339Nano)
 	}
 	_, err := q.ExecContext(ctx, `
-		INSERT INTO files (root_id, scan_gen, path, dir, name, ext, size, mtime, etag)
+		INSERT INTO files (root_id, scan_gen, path, dir, name, ext, size, mtime, etag, file_key)
 		SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-			$8::timestamptz[], $9::text[]) AS u
+			$8::timestamptz[], $9::text[], $10::text[]) AS u
 		ON CONFLICT (root_id, path) DO UPDATE SET
 			size = EXCLUDED.size, mtime = EXCLUDED.mtime, etag = EXCLUDED.etag, deleted = false,
+			file_key = EXCLUDED.file_key,
+			hash_partial = CASE WHEN `+unchanged+` THEN files.hash_partial END,
+			hash_blake3 = CASE WHEN `+unchanged+` THEN files.hash_blake3 END,
+			hash_sha256 = CASE WHEN `+unchanged+` THEN files.hash_sha256 END,
+			hash_md5 = CASE WHEN `+unchanged+` THEN files.hash_md5 END,
 			scan_gen = greatest(files.scan_gen, EXCLUDED.scan_gen),
 			updated_at = CASE WHEN files.deleted OR files.size <> EXCLUDED.size OR files.mtime <> EXCLUDED.mtime
 				OR files.etag <> EXCLUDED.etag THEN now() ELSE files.updated_at END`,
 		rootID, gen, pq.Array(paths), pq.Array(dirs), pq.Array(names), pq.Array(exts), pq.Array(sizes),
-		pq.Array(mtimes), pq.Array(etags))
+		pq.Array(mtimes), pq.Array(etags), pq.Array(keys))
 	return translate(err, "upsert files")
 }
+
+// unchanged is true in an upsert when the scanned file matches its catalog row.
+const unchanged = `(files.size = EXCLUDED.size AND files.mtime = EXCLUDED.mtime AND files.etag = EXCLUDED.etag)`
 
 // MarkDeleted marks the files below prefix ("" for the whole root) that scan generation gen
 // did not see as deleted, and returns how many it marked.
@@ -140,4 +149,11 @@ func NextScanGeneration(ctx context.Context, q sqlx.QueryerContext) (int64, erro
 	var gen int64
 	err := sqlx.GetContext(ctx, q, &gen, `SELECT nextval('scan_generation')`)
 	return gen, translate(err, "next scan generation")
+}
+
+// SetDeleted marks the catalog row of a file deleted or present again.
+func SetDeleted(ctx context.Context, q sqlx.ExecerContext, rootID int64, path string, deleted bool) error {
+	_, err := q.ExecContext(ctx, `UPDATE files SET deleted = $3, updated_at = now() WHERE root_id = $1 AND path = $2`,
+		rootID, path, deleted)
+	return translate(err, "set deleted")
 }

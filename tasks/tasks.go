@@ -6,15 +6,24 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/store"
 )
 
 // Task types, noun:verb.
 const (
 	TypeScanDir = "scan:dir" // list one page of one directory into the catalog
 	TypeNoop    = "noop:run" // does nothing but complete its job
+	// TypeStage plans a stage of a multi-stage job (hash, dedupe): it registers the stage's
+	// units, or moves on to the next stage when there is nothing to do.
+	TypeStage     = "job:stage"
+	TypeHashFiles = "hash:files" // hash a batch of catalog files
+	TypePlanApply = "plan:apply" // carry out (or undo) a batch of a plan's groups
 )
 
 // Queues with their priority weights.
@@ -44,11 +53,73 @@ type Header struct {
 // starting after Cursor, for scan generation Gen that covers Prefix.
 type ScanDirPayload struct {
 	Header
-	RootID int64  `json:"root_id"`
-	Prefix string `json:"prefix"`
-	Dir    string `json:"dir"`
-	Cursor string `json:"cursor,omitempty"`
-	Gen    int64  `json:"gen"`
+	UnitPrefix string `json:"unit_prefix,omitempty"` // of child units, when a job scans several scopes
+	RootID     int64  `json:"root_id"`
+	Prefix     string `json:"prefix"`
+	Dir        string `json:"dir"`
+	Cursor     string `json:"cursor,omitempty"`
+	Gen        int64  `json:"gen"`
+}
+
+// StagedParams are the params of a hash or dedupe job as stored on its row.
+type StagedParams struct {
+	Scopes     []store.Scope        `json:"scopes"`
+	Generation int64                `json:"generation"` // of the scan that refreshes the catalog first
+	Algos      []filefleet.HashAlgo `json:"algos,omitempty"`
+	PlanID     string               `json:"plan_id,omitempty"` // dedupe_execute, dedupe_undo
+}
+
+// Stages lists the stages of a multi-stage job type, in order.
+var Stages = map[filefleet.JobType][]string{
+	filefleet.JobTypeHash:          {StageScan, store.StageAll},
+	filefleet.JobTypeDedupe:        {StageScan, store.StagePartial, store.StageFull},
+	filefleet.JobTypeDedupeExecute: {StageApply},
+	filefleet.JobTypeDedupeUndo:    {StageApply},
+}
+
+// StageApply carries out (or undoes) a plan, group by group.
+const StageApply = "apply"
+
+// StageScan is the first stage of hash and dedupe jobs: a scan of their scopes.
+const StageScan = "scan"
+
+// StageUnit is the name of the unit that plans stage.
+func StageUnit(stage string) string { return "stage:" + stage }
+
+// StageOf returns the stage a unit belongs to: units are named stage:<stage> (planning) or
+// <stage>:<n>; the units of a plain scan job belong to StageScan.
+func StageOf(unit string) string {
+	if s, ok := strings.CutPrefix(unit, "stage:"); ok {
+		return s
+	}
+	if s, _, ok := strings.Cut(unit, ":"); ok {
+		return s
+	}
+	return StageScan
+}
+
+// StagePayload is the payload of TypeStage.
+type StagePayload struct {
+	Header
+	Stage string `json:"stage"`
+}
+
+// HashFilesPayload is the payload of TypeHashFiles: Files to hash for Stage (store.StageAll,
+// StagePartial or StageFull), with Algos beside BLAKE3.
+type HashFilesPayload struct {
+	Header
+	Stage string               `json:"stage"`
+	Algos []filefleet.HashAlgo `json:"algos,omitempty"`
+	Files []store.HashTarget   `json:"files"`
+}
+
+// PlanApplyPayload is the payload of TypePlanApply: the groups of plan PlanID to carry out, or
+// to undo.
+type PlanApplyPayload struct {
+	Header
+	PlanID string  `json:"plan_id"`
+	Groups []int64 `json:"groups"`
+	Undo   bool    `json:"undo,omitempty"`
 }
 
 // NoopPayload is the payload of TypeNoop.
@@ -75,6 +146,11 @@ func TaskID(jobID, unit string) string { return jobID + ":" + unit }
 // NewScanDirTask returns the task for p.
 func NewScanDirTask(p ScanDirPayload, opts ...asynq.Option) (*asynq.Task, error) {
 	return newTask(TypeScanDir, p.Header, p, opts)
+}
+
+// NewTask returns the task of type typ for payload p, whose header is h.
+func NewTask(typ string, h Header, p any, opts ...asynq.Option) (*asynq.Task, error) {
+	return newTask(typ, h, p, opts)
 }
 
 // NewNoopTask returns the task for p.

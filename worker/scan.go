@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -23,10 +22,14 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
 	}
-	if _, ok, err := w.activeJob(ctx, p.Header); err != nil || !ok {
+	job, ok, err := w.activeJob(ctx, p.Header)
+	if err != nil || !ok {
 		return err
 	}
 	if done, err := store.UnitDone(ctx, w.db, p.JobID, p.Unit); err != nil || done {
+		if done {
+			return w.resume(ctx, p.JobID)
+		}
 		return err
 	}
 	b, err := w.backend(ctx, p.RootID)
@@ -46,7 +49,7 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 			children = append(children, w.child(p, e.Path, ""))
 			continue
 		}
-		files = append(files, store.ScannedFile{Path: e.Path, Size: e.Size, ModTime: e.ModTime, ETag: e.ETag})
+		files = append(files, store.ScannedFile{Path: e.Path, Size: e.Size, ModTime: e.ModTime, ETag: e.ETag, FileKey: e.FileKey})
 		bytes += e.Size
 	}
 	if next != "" {
@@ -56,17 +59,17 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 
-	var evs []filefleet.Event
+	var c completion
 	err = store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		if err := store.UpsertFiles(ctx, tx, p.RootID, p.Gen, files); err != nil {
 			return err
 		}
-		evs, err = w.finishUnit(ctx, tx, p.Header, int64(len(files)), bytes,
+		c, err = w.finishUnit(ctx, tx, p.Header, int64(len(files)), bytes, w.onLast(ctx, job, tasks.StageScan,
 			func(tx *sqlx.Tx, prog filefleet.Progress) (any, error) {
 				deleted, err := store.MarkDeleted(ctx, tx, p.RootID, p.Gen, p.Prefix)
 				return filefleet.ScanResult{Files: prog.Files, Bytes: prog.Bytes, Deleted: deleted,
 					Generation: p.Gen}, err
-			})
+			}))
 		return err
 	})
 	if err != nil {
@@ -74,39 +77,32 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 	}
 	taskID, _ := asynq.GetTaskID(ctx)
 	w.log.Debug("scan task done", "job_id", p.JobID, "task_id", taskID, "dir", p.Dir, "files", len(files))
-	w.publish(ctx, evs)
-	return nil
+	return w.after(ctx, c)
 }
 
 func (w *Worker) child(p tasks.ScanDirPayload, dir, cursor string) tasks.ScanDirPayload {
 	c := p
-	c.Dir, c.Cursor, c.Unit = dir, cursor, tasks.ScanUnit(dir, cursor)
+	c.Dir, c.Cursor, c.Unit = dir, cursor, p.UnitPrefix+tasks.ScanUnit(dir, cursor)
 	return c
 }
 
-// spawn registers child units, then enqueues their tasks. Both are idempotent, so a retried
-// task spawns nothing twice.
+// spawn registers child units with their tasks, then queues them. Both are idempotent, so a
+// retried task spawns nothing twice.
 func (w *Worker) spawn(ctx context.Context, children []tasks.ScanDirPayload) error {
 	if len(children) == 0 {
 		return nil
 	}
-	units := make([]string, len(children))
+	units := make([]store.UnitTask, len(children))
 	for i, c := range children {
-		units[i] = c.Unit
+		var err error
+		if units[i], err = unitTask(tasks.TypeScanDir, c.Header, c); err != nil {
+			return err
+		}
 	}
-	if err := store.AddUnits(ctx, w.db, children[0].JobID, units); err != nil {
+	if err := store.AddUnitTasks(ctx, w.db, children[0].JobID, units); err != nil {
 		return err
 	}
-	for _, c := range children {
-		task, err := tasks.NewScanDirTask(c, asynq.Queue(queueOf(ctx)))
-		if err != nil {
-			return err
-		}
-		if _, err := w.queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return err
-		}
-	}
-	return nil
+	return w.enqueue(ctx, children[0].JobID, units)
 }
 
 // queueOf returns the queue of the running task, so children stay in their parent's queue.

@@ -103,6 +103,9 @@ func (w *Worker) Start(ctx context.Context) error {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(tasks.TypeScanDir, w.handleScanDir)
 	mux.HandleFunc(tasks.TypeNoop, w.handleNoop)
+	mux.HandleFunc(tasks.TypeStage, w.handleStage)
+	mux.HandleFunc(tasks.TypeHashFiles, w.handleHashFiles)
+	mux.HandleFunc(tasks.TypePlanApply, w.handlePlanApply)
 	if err := w.srv.Start(mux); err != nil {
 		return filefleet.WrapError(filefleet.EUNAVAILABLE, err, "cannot start worker (is Redis reachable?)")
 	}
@@ -163,36 +166,97 @@ func (w *Worker) activeJob(ctx context.Context, h tasks.Header) (job *filefleet.
 	return job, true, nil
 }
 
-// finishUnit records a unit's completion inside tx and, when it was the job's last, finishes
-// the job with result (computed by finalize in the same transaction). It returns the events to
-// publish once tx commits.
-func (w *Worker) finishUnit(ctx context.Context, tx *sqlx.Tx, h tasks.Header, files, bytes int64,
-	finalize func(tx *sqlx.Tx, p filefleet.Progress) (any, error)) ([]filefleet.Event, error) {
+// lastFunc runs in the transaction that completes a job's last open unit: it returns the
+// job's result, or adds the units of its next stage to c.enqueue (then the job goes on). It
+// may add events to c.events.
+type lastFunc func(tx *sqlx.Tx, p filefleet.Progress, c *completion) (result any, err error)
+
+// completion is what a finished unit leaves to do once its transaction has committed.
+type completion struct {
+	events  []filefleet.Event
+	enqueue []store.UnitTask
+	jobID   string
+	done    bool // this call completed the unit (false: an earlier attempt had)
+}
+
+// errUnitDone rolls back a transaction whose unit an earlier attempt completed.
+var errUnitDone = errors.New("unit done already")
+
+// finishUnit records a unit's completion inside tx and, when it was the job's last, calls
+// onLast: the job finishes with its result or goes on with the next stage's units.
+func (w *Worker) finishUnit(ctx context.Context, tx *sqlx.Tx, h tasks.Header, files, bytes int64, onLast lastFunc) (completion, error) {
+	c := completion{jobID: h.JobID}
 	res, err := store.CompleteUnit(ctx, tx, h.JobID, h.Unit, w.cfg.Name, files, bytes)
+	c.done = res.Completed
 	if err != nil || !res.Completed || res.Status.Terminal() {
-		return nil, err
+		return c, err
 	}
 	ev := filefleet.Event{JobID: h.JobID, Type: filefleet.EventJobProgress, Status: filefleet.JobStateRunning,
-		Progress: res.Progress, Percent: res.Progress.Percent()}
+		Stage: tasks.StageOf(h.Unit), Progress: res.Progress, Percent: res.Progress.Percent()}
 	if res.Last {
 		var result any
-		if finalize != nil {
-			if result, err = finalize(tx, res.Progress); err != nil {
-				return nil, err
+		if onLast != nil {
+			if result, err = onLast(tx, res.Progress, &c); err != nil {
+				return c, err
 			}
 		}
-		if _, err := store.FinishJob(ctx, tx, h.JobID, filefleet.JobStateSucceeded, result, ""); err != nil {
-			return nil, err
+		if len(c.enqueue) > 0 {
+			if err := store.AddUnitTasks(ctx, tx, h.JobID, c.enqueue); err != nil {
+				return c, err
+			}
+		} else {
+			if _, err := store.FinishJob(ctx, tx, h.JobID, filefleet.JobStateSucceeded, result, ""); err != nil {
+				return c, err
+			}
+			ev.Type, ev.Status, ev.Percent = filefleet.EventJobCompleted, filefleet.JobStateSucceeded, 100
+			ev.Data, _ = json.Marshal(result)
 		}
-		ev.Type, ev.Status, ev.Percent = filefleet.EventJobCompleted, filefleet.JobStateSucceeded, 100
-		ev.Data, _ = json.Marshal(result)
 	} else if !w.progressDue(ctx, h.JobID) {
-		return nil, nil
+		return c, nil
 	}
 	if err := store.AddEvent(ctx, tx, &ev); err != nil {
-		return nil, err
+		return c, err
 	}
-	return []filefleet.Event{ev}, nil
+	c.events = append(c.events, ev)
+	return c, nil
+}
+
+// after queues the tasks and publishes the events of a committed completion. A task queued
+// before is left alone (same task ID).
+func (w *Worker) after(ctx context.Context, c completion) error {
+	if err := w.enqueue(ctx, c.jobID, c.enqueue); err != nil {
+		return err
+	}
+	w.publish(ctx, c.events)
+	return nil
+}
+
+// enqueue queues the tasks of units of job jobID in the queue of the running task.
+func (w *Worker) enqueue(ctx context.Context, jobID string, units []store.UnitTask) error {
+	for _, u := range units {
+		task := asynq.NewTask(u.Type, u.Payload, asynq.TaskID(tasks.TaskID(jobID, u.Unit)),
+			asynq.Retention(tasks.Retention), asynq.MaxRetry(tasks.MaxRetryDefault), asynq.Queue(queueOf(ctx)))
+		if _, err := w.queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// resume queues again the open units of a job: a task whose unit is done already may have
+// died between committing its completion and queueing what came after it.
+func (w *Worker) resume(ctx context.Context, jobID string) error {
+	units, err := store.OpenUnitTasks(ctx, w.db, jobID)
+	if err != nil {
+		return err
+	}
+	return w.enqueue(ctx, jobID, units)
+}
+
+// unitTask builds the unit of a task payload.
+func unitTask(typ string, h tasks.Header, payload any) (store.UnitTask, error) {
+	b, err := json.Marshal(payload)
+	return store.UnitTask{Unit: h.Unit, Type: typ, Payload: b}, err
 }
 
 // progressDue reports whether the job's last progress event is ProgressEvery old, across all
@@ -258,17 +322,16 @@ func (w *Worker) handleNoop(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
 	}
-	var evs []filefleet.Event
+	var c completion
 	err := store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		var err error
-		evs, err = w.finishUnit(ctx, tx, p.Header, 0, 0, nil)
+		c, err = w.finishUnit(ctx, tx, p.Header, 0, 0, nil)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	w.publish(ctx, evs)
-	return nil
+	return w.after(ctx, c)
 }
 
 // asynqLogger sends asynq's logs to slog.

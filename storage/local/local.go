@@ -367,6 +367,9 @@ func entryOf(p string, fi fs.FileInfo) storage.Entry {
 	e := storage.Entry{Path: p, ModTime: fi.ModTime(), IsDir: fi.IsDir()}
 	if !e.IsDir {
 		e.Size = fi.Size()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			e.FileKey = fmt.Sprintf("%d:%d", st.Dev, st.Ino)
+		}
 	}
 	return e
 }

@@ -1,0 +1,357 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/storage"
+	"github.com/filefleet/filefleet/storage/backends"
+	"github.com/filefleet/filefleet/store"
+)
+
+// dedupeRoots are the three roots of the dedupe tests, with a backend on each to set up and
+// check files: "disk" (local), "s3" (MinIO) and "nas" (Samba).
+type dedupeRoots struct {
+	disk        string // directory of the local root
+	s3, nas, fs storage.Backend
+	byName      map[string]storage.Backend
+}
+
+func newDedupeRoots(t *testing.T, s *testenv.Stack) *dedupeRoots {
+	t.Helper()
+	d := &dedupeRoots{disk: t.TempDir()}
+	cfg, mc := testenv.S3(t)
+	bucket := testenv.Bucket(t, mc)
+	e := smbEnv()
+	name := testenv.RandomName("dedupe-")
+	t.Cleanup(func() { os.RemoveAll(filepath.Join(e.Dir, name)) })
+	host, port, _ := strings.Cut(e.Addr, ":")
+	roots := []map[string]any{
+		{"name": "disk", "kind": "local", "path": d.disk},
+		{"name": "s3", "kind": "s3", "endpoint": cfg.Endpoint, "bucket": bucket, "access_key": cfg.AccessKey, "secret_key": cfg.SecretKey},
+		e.body(map[string]any{"name": "nas", "kind": "smb", "path": name, "verify": false}),
+	}
+	// The SMB directory is made through Samba, so that the share's user owns it.
+	top, err := backends.Open(filefleet.Root{Kind: filefleet.RootKindSMB, Host: host, Port: atoi(port), Share: e.Share,
+		Username: e.User, Secret: e.Password})
+	require.NoError(t, err)
+	t.Cleanup(func() { top.Close() })
+	_, err = top.Put(context.Background(), name+"/.keep", strings.NewReader(""))
+	require.NoError(t, err)
+	require.NoError(t, top.Remove(context.Background(), name+"/.keep"))
+	delete(roots[2], "verify")
+	for _, r := range roots {
+		resp := s.Do(t, http.MethodPost, "/api/v1/roots", r)
+		require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Raw)
+	}
+	open := func(r filefleet.Root) storage.Backend {
+		b, err := backends.Open(r)
+		require.NoError(t, err)
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	d.fs = open(filefleet.Root{Kind: filefleet.RootKindLocal, Path: d.disk})
+	d.s3 = open(filefleet.Root{Kind: filefleet.RootKindS3, Endpoint: cfg.Endpoint, Bucket: bucket, AccessKey: cfg.AccessKey, Secret: cfg.SecretKey})
+	d.nas = open(filefleet.Root{Kind: filefleet.RootKindSMB, Host: host, Port: atoi(port), Share: e.Share, Path: name,
+		Username: e.User, Secret: e.Password})
+	d.byName = map[string]storage.Backend{"disk": d.fs, "s3": d.s3, "nas": d.nas}
+	return d
+}
+
+// put writes data to root/path.
+func (d *dedupeRoots) put(t *testing.T, rootPath string, data []byte) {
+	t.Helper()
+	root, p, _ := strings.Cut(rootPath, "/")
+	_, err := d.byName[root].Put(context.Background(), p, bytes.NewReader(data))
+	require.NoError(t, err, rootPath)
+}
+
+// read returns the content of root/path, or nil if it does not exist.
+func (d *dedupeRoots) read(t *testing.T, rootPath string) []byte {
+	t.Helper()
+	root, p, _ := strings.Cut(rootPath, "/")
+	r, err := d.byName[root].Open(context.Background(), p, 0, -1)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		return nil
+	}
+	require.NoError(t, err, rootPath)
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return b
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func flipped(b []byte, i int) []byte {
+	c := bytes.Clone(b)
+	c[i] ^= 0xff
+	return c
+}
+
+type dedupeResponse struct {
+	PlanID  string `json:"plan_id"`
+	Summary struct {
+		Groups int   `json:"groups"`
+		Files  int   `json:"files"`
+		Bytes  int64 `json:"bytes"`
+	} `json:"summary"`
+	Groups []struct {
+		GroupID int64                     `json:"group_id"`
+		Keep    filefleet.DuplicateFile   `json:"keep"`
+		Others  []filefleet.DuplicateFile `json:"others"`
+	} `json:"groups"`
+}
+
+// groupSets turns groups into sorted lists of "root/path", sorted.
+func groupSets(groups []filefleet.DuplicateGroup) [][]string {
+	var out [][]string
+	for _, g := range groups {
+		var set []string
+		for _, f := range g.Files {
+			set = append(set, f.Root+"/"+f.Path)
+		}
+		sort.Strings(set)
+		out = append(out, set)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// TestDedupeAcrossBackends finds known duplicate groups spread over a local directory, a
+// MinIO bucket and a Samba share, checks what each stage read, previews a plan, changes a
+// file between preview and execute, executes and undoes.
+func TestDedupeAcrossBackends(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	d := newDedupeRoots(t, s)
+
+	a := randomBytes(100 << 10) // > two partial blocks
+	b := randomBytes(40 << 10)
+	c := []byte("a small duplicate\n") // read whole in the partial stage
+	files := map[string][]byte{
+		"disk/a/one.bin":         a,
+		"s3/x/one copy.bin":      a,
+		"nas/deep/ünïcode a.bin": a,
+		"s3/x/last-byte.bin":     flipped(a, len(a)-1), // same size, differs in the last byte
+		"nas/middle.bin":         flipped(a, len(a)/2), // same size, head and tail: read in full, not grouped
+		"disk/b1.bin":            b,
+		"disk/b2 with space.bin": b,
+		"disk/b-decoy.bin":       randomBytes(len(b)), // same size, other content
+		"nas/c1.txt":             c,
+		"s3/c2.txt":              c,
+		"disk/empty":             {},
+		"s3/empty":               {},
+		"nas/empty":              {},
+		"disk/unique.bin":        randomBytes(1234),
+		"s3/unique-too.bin":      randomBytes(4321),
+	}
+	for p, data := range files {
+		d.put(t, p, data)
+	}
+	// A hard link is the same file, not a duplicate.
+	require.NoError(t, os.Link(filepath.Join(d.disk, "a", "one.bin"), filepath.Join(d.disk, "a", "one-link.bin")))
+	old := time.Now().Add(-48 * time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(d.disk, "b1.bin"), old, old))
+
+	r := s.Do(t, http.MethodPost, "/api/v1/dedupe/scan", map[string]any{"roots": []string{"disk", "s3"}, "paths": []string{"nas"}})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var job filefleet.Job
+	r.Decode(t, &job)
+	evs := readEvents(t, s, job.ID, 0, 2*time.Minute)
+	require.Equal(t, filefleet.EventJobCompleted, evs[len(evs)-1].Event.Type, "%+v", evs[len(evs)-1].Event)
+	stages := map[string]bool{}
+	var detected bool
+	for _, ev := range evs {
+		stages[ev.Event.Stage] = true
+		detected = detected || ev.Event.Type == filefleet.EventDuplicateDetected
+	}
+	require.True(t, detected, "a duplicate_detected event")
+	require.True(t, stages["scan"] && stages["group"], "events name their stages: %v", stages)
+
+	job = getJob(t, s, job.ID)
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+	var res filefleet.DedupeResult
+	require.NoError(t, json.Unmarshal(job.Result, &res))
+	require.EqualValues(t, 3, res.Groups)
+	require.EqualValues(t, 4, res.DuplicateFiles, "%s", job.Result)
+	require.EqualValues(t, 2*len(a)+len(b)+len(c), res.WastedBytes)
+	// Candidates: the five files of a's size, the three of b's and the two of c's.
+	require.EqualValues(t, 10, res.Candidates)
+	require.EqualValues(t, 10, res.FilesRead["partial"], "the partial stage reads candidates only")
+	require.EqualValues(t, 5*2*16<<10+3*2*16<<10+2*len(c), res.BytesRead["partial"], "head and tail blocks only")
+	// Full hashes: a's four files with equal head and tail, and b1, b2; c was read whole already.
+	require.EqualValues(t, 6, res.FilesRead["full"], "the full stage reads files still grouped only")
+	require.EqualValues(t, 4*len(a)+2*len(b), res.BytesRead["full"])
+
+	r = s.Do(t, http.MethodGet, "/api/v1/dedupe/groups?job_id="+job.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	var groups []filefleet.DuplicateGroup
+	r.Decode(t, &groups)
+	got := groupSets(groups)
+	// The hard link pair counts once: either path may stand for it.
+	for _, set := range got {
+		for i, p := range set {
+			if p == "disk/a/one-link.bin" {
+				set[i] = "disk/a/one.bin"
+			}
+		}
+		sort.Strings(set)
+	}
+	require.Equal(t, [][]string{
+		{"disk/a/one.bin", "nas/deep/ünïcode a.bin", "s3/x/one copy.bin"},
+		{"disk/b1.bin", "disk/b2 with space.bin"},
+		{"nas/c1.txt", "s3/c2.txt"},
+	}, got)
+
+	r = s.Do(t, http.MethodGet, "/api/v1/stats/duplicates", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	var st store.DuplicateStats
+	r.Decode(t, &st)
+	require.EqualValues(t, 3, st.Groups)
+	require.EqualValues(t, 3, st.LargestGroup)
+	r = s.Do(t, http.MethodGet, "/api/v1/stats/duplicates/groups?sort_by=size&limit=1", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r.Decode(t, &groups)
+	require.Len(t, groups, 1)
+	require.EqualValues(t, len(a), groups[0].Size, "the group wasting most comes first")
+
+	// Preview: keep what is on the local disk.
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/preview", map[string]any{"job_id": job.ID, "keep": "preferred_root",
+		"preferred_root": "disk", "action": "trash"})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var plan dedupeResponse
+	r.Decode(t, &plan)
+	require.Equal(t, 3, plan.Summary.Groups)
+	require.Equal(t, 4, plan.Summary.Files)
+	keeps := map[string]bool{}
+	for _, g := range plan.Groups {
+		keeps[g.Keep.Root+"/"+g.Keep.Path] = true
+	}
+	require.True(t, keeps["disk/b1.bin"], "the oldest of the local copies is kept: %v", keeps)
+
+	before := map[string][]byte{}
+	for p := range files {
+		before[p] = d.read(t, p)
+	}
+	// Changed between preview and execute: must be skipped, not removed.
+	changed := flipped(a, 10)
+	d.put(t, "nas/deep/ünïcode a.bin", changed)
+
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var exec struct {
+		Job filefleet.Job `json:"job"`
+	}
+	r.Decode(t, &exec)
+	done := waitJob(t, s, exec.Job.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+	require.Equal(t, http.StatusConflict, r.Status, "a plan runs once: %s", r.Raw)
+
+	var items struct {
+		Items []store.PlanItem `json:"items"`
+	}
+	r = s.Do(t, http.MethodGet, "/api/v1/dedupe/plans/"+plan.PlanID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r.Decode(t, &items)
+	states := map[string]string{}
+	for _, it := range items.Items {
+		states[it.Root+"/"+it.Path] = string(it.Action) + "/" + string(it.State)
+		if it.State == filefleet.ItemSkipped {
+			require.Contains(t, it.Message, "changed", "the report says why")
+		}
+	}
+	require.Equal(t, "trash/skipped", states["nas/deep/ünïcode a.bin"], "%v", states)
+	require.Equal(t, "trash/done", states["s3/x/one copy.bin"], "%v", states)
+	require.Equal(t, "trash/done", states["disk/b2 with space.bin"], "%v", states)
+
+	require.Nil(t, d.read(t, "s3/x/one copy.bin"), "trashed")
+	require.Nil(t, d.read(t, "disk/b2 with space.bin"), "trashed")
+	require.Equal(t, a, d.read(t, "disk/a/one.bin"), "kept")
+	require.Equal(t, changed, d.read(t, "nas/deep/ünïcode a.bin"), "the changed file is untouched")
+	require.Equal(t, 1, countPresent(t, d, "nas/c1.txt", "s3/c2.txt"), "exactly one copy of c stays")
+	require.Equal(t, a, d.read(t, "s3/"+filefleet.TrashDir+"/"+exec.Job.ID+"/x/one copy.bin"), "in the trash of its root")
+
+	// Undo restores every trashed file byte for byte.
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/undo", map[string]any{"job_id": exec.Job.ID})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var undo struct {
+		Job filefleet.Job `json:"job"`
+	}
+	r.Decode(t, &undo)
+	done = waitJob(t, s, undo.Job.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	for p, want := range before {
+		if p == "nas/deep/ünïcode a.bin" {
+			want = changed
+		}
+		require.Equal(t, want, d.read(t, p), "%s is back as it was", p)
+	}
+	require.Nil(t, d.read(t, "s3/"+filefleet.TrashDir+"/"+exec.Job.ID+"/x/one copy.bin"), "the trash is empty again")
+}
+
+func countPresent(t *testing.T, d *dedupeRoots, paths ...string) int {
+	n := 0
+	for _, p := range paths {
+		if d.read(t, p) != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDedupeBadInput checks the dedupe endpoints' errors.
+func TestDedupeBadInput(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	scan := submit(t, s, map[string]any{"type": "noop"})
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	cases := []struct {
+		method, path string
+		body         any
+		status       int
+	}{
+		{"POST", "/api/v1/dedupe/scan", `{}`, 400},
+		{"POST", "/api/v1/dedupe/scan", `{"roots":["nope"]}`, 422},
+		{"POST", "/api/v1/dedupe/scan", `{"paths":["disk/../x"]}`, 400},
+		{"POST", "/api/v1/dedupe/scan", `{"roots":[""]}`, 400},
+		{"POST", "/api/v1/dedupe/preview", `{"job_id":"x"}`, 400},
+		{"POST", "/api/v1/dedupe/preview", `{"job_id":"` + scan.ID + `"}`, 422},
+		{"POST", "/api/v1/dedupe/preview", `{"job_id":"` + scan.ID + `","keep":"largest"}`, 400},
+		{"POST", "/api/v1/dedupe/preview", `{"job_id":"7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a"}`, 404},
+		{"POST", "/api/v1/dedupe/execute", `{}`, 400},
+		{"POST", "/api/v1/dedupe/execute", `{"plan_id":"7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a"}`, 404},
+		{"POST", "/api/v1/dedupe/undo", `{"job_id":"` + scan.ID + `"}`, 404},
+		{"GET", "/api/v1/dedupe/groups?job_id=zz", nil, 400},
+		{"GET", "/api/v1/stats/duplicates/groups?sort_by=name", nil, 400},
+		{"GET", "/api/v1/stats/duplicates/groups?limit=1000", nil, 400},
+		{"POST", "/api/v1/jobs", `{"type":"hash","root":"nope"}`, 422},
+		{"POST", "/api/v1/jobs", `{"type":"dedupe","roots":["disk"],"algorithms":["sha256"]}`, 400},
+		{"POST", "/api/v1/jobs", `{"type":"hash","root":"disk","algorithms":["crc"]}`, 400},
+	}
+	for _, tc := range cases {
+		r := s.Do(t, tc.method, tc.path, tc.body)
+		require.Equal(t, tc.status, r.Status, "%s %s %v: %s", tc.method, tc.path, tc.body, r.Raw)
+		require.NotNil(t, r.Error, "%s", r.Raw)
+		require.NotEmpty(t, r.Error.Code)
+		require.NotEmpty(t, r.Error.Message)
+	}
+}

@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
+)
+
+// MaxScopes is the most roots and paths one hash or dedupe job covers.
+const MaxScopes = 100
+
+// prepareStaged validates a hash or dedupe job: its scopes come from root (+ prefix), roots
+// and paths ("<root>/<dir>").
+func (s *Service) prepareStaged(ctx context.Context, nj store.NewJob, p SubmitParams, roots map[string]*filefleet.Root) (store.NewJob, error) {
+	var scopes []store.Scope
+	add := func(name, prefix string) error {
+		if name == "" {
+			return filefleet.Errorf(filefleet.EINVALID, "a root name is empty")
+		}
+		sc, err := s.scope(ctx, name, prefix, roots)
+		if err == nil && !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+		return err
+	}
+	if p.Root != "" {
+		if err := add(p.Root, p.Prefix); err != nil {
+			return nj, err
+		}
+	}
+	for _, r := range p.Roots {
+		if err := add(r, ""); err != nil {
+			return nj, err
+		}
+	}
+	for _, path := range p.Paths {
+		root, dir, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+		if err := add(root, dir); err != nil {
+			return nj, err
+		}
+	}
+	if len(scopes) == 0 {
+		return nj, filefleet.Errorf(filefleet.EINVALID,
+			`name what to cover: "root" (+ "prefix"), "roots" (names) or "paths" ("<root>/<dir>")`)
+	}
+	if len(scopes) > MaxScopes {
+		return nj, filefleet.Errorf(filefleet.EINVALID, "a job covers at most %d roots and paths", MaxScopes)
+	}
+	for _, a := range p.Algos {
+		if !slices.Contains(filefleet.HashAlgos, a) {
+			return nj, filefleet.Errorf(filefleet.EINVALID, "unknown hash algorithm %q (one of %v)", a, filefleet.HashAlgos)
+		}
+	}
+	if len(p.Algos) > 0 && p.Type != filefleet.JobTypeHash {
+		return nj, filefleet.Errorf(filefleet.EINVALID, "algorithms apply to hash jobs only")
+	}
+	gen, err := store.NextScanGeneration(ctx, s.DB)
+	if err != nil {
+		return nj, err
+	}
+	names := make([]string, len(scopes))
+	for i, sc := range scopes {
+		names[i] = sc.Root
+	}
+	nj.RootID, nj.Root = &scopes[0].RootID, strings.Join(slices.Compact(names), ",")
+	nj.Unit = tasks.StageUnit(tasks.Stages[p.Type][0])
+	nj.Params, _ = json.Marshal(tasks.StagedParams{Scopes: scopes, Generation: gen, Algos: p.Algos})
+	return nj, nil
+}
+
+// SubmitPlan starts the job that executes plan planID, or undoes it: the plan moves to
+// executing (undoing) in the transaction that records the job, so a plan runs once.
+func (s *Service) SubmitPlan(ctx context.Context, planID string, undo bool) (*filefleet.Job, error) {
+	plan, err := store.GetPlan(ctx, s.DB, planID)
+	if err != nil {
+		return nil, err
+	}
+	typ, from, to, column := filefleet.JobTypeDedupeExecute, filefleet.PlanAwaitingApproval, filefleet.PlanExecuting, "exec_job_id"
+	if undo {
+		var p struct {
+			Action filefleet.DedupeAction `json:"action"`
+		}
+		_ = json.Unmarshal(plan.Params, &p)
+		if p.Action != filefleet.ActionTrash {
+			return nil, filefleet.Errorf(filefleet.ECONFLICT, "plan %s %ss its duplicates; only trash plans can be undone", planID, p.Action)
+		}
+		typ, from, to, column = filefleet.JobTypeDedupeUndo, filefleet.PlanExecuted, filefleet.PlanUndoing, "undo_job_id"
+	}
+	if plan.Status != from {
+		return nil, filefleet.Errorf(filefleet.ECONFLICT, "plan %s is %s, not %s", planID, plan.Status, from)
+	}
+	nj := store.NewJob{ID: uuid.NewString(), Type: typ, Unit: tasks.StageUnit(tasks.StageApply)}
+	nj.Params, _ = json.Marshal(tasks.StagedParams{PlanID: planID})
+	err = store.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		if err := store.CreateJobs(ctx, tx, []store.NewJob{nj}); err != nil {
+			return err
+		}
+		return store.MovePlan(ctx, tx, planID, []filefleet.PlanState{from}, to, column, nj.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.enqueueFirst(ctx, []store.NewJob{nj}); err != nil {
+		// Not queued: give the plan back so it can be tried again.
+		bg := context.WithoutCancel(ctx)
+		_ = store.InTx(bg, s.DB, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(bg, `DELETE FROM jobs WHERE id = $1`, nj.ID); err != nil {
+				return err
+			}
+			return store.MovePlan(bg, tx, planID, []filefleet.PlanState{to}, from, "", "")
+		})
+		return nil, err
+	}
+	return store.GetJob(ctx, s.DB, nj.ID)
+}

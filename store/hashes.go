@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/filefleet/filefleet"
+)
+
+// Scope is a part of the catalog a job covers: a root, or a directory of it.
+type Scope struct {
+	RootID int64  `json:"root_id"`
+	Root   string `json:"root"`
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// HashTarget is a catalog file to hash, as the catalog describes it.
+type HashTarget struct {
+	ID      int64     `db:"id" json:"id"`
+	RootID  int64     `db:"root_id" json:"root_id"`
+	Path    string    `db:"path" json:"path"`
+	Size    int64     `db:"size" json:"size"`
+	ModTime time.Time `db:"mtime" json:"mtime"`
+	ETag    string    `db:"etag" json:"etag"`
+}
+
+// Hash stages: what HashTargets selects.
+const (
+	StageAll     = "all"     // every file without a full hash (hash jobs)
+	StagePartial = "partial" // dedupe candidates (same size) without a partial hash
+	StageFull    = "full"    // dedupe candidates (same size and partial hash) without a full hash
+)
+
+// identities is the files of the scopes ($1 root ids, $2 prefixes), one row per distinct file
+// (hard links count once), not deleted, not in the trash, and not empty.
+const identities = `
+	scoped AS (
+		SELECT DISTINCT ON (f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END) f.*
+		FROM files f JOIN unnest($1::bigint[], $2::text[]) AS s(root_id, prefix)
+			ON f.root_id = s.root_id AND (s.prefix = '' OR starts_with(f.path, s.prefix || '/'))
+		WHERE NOT f.deleted AND f.size > 0 AND NOT starts_with(f.path, '` + filefleet.TrashDir + `/')
+		ORDER BY f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END, f.id)`
+
+func scopeArgs(scopes []Scope) (any, any) {
+	ids, prefixes := make([]int64, len(scopes)), make([]string, len(scopes))
+	for i, s := range scopes {
+		ids[i], prefixes[i] = s.RootID, s.Prefix
+	}
+	return pq.Array(ids), pq.Array(prefixes)
+}
+
+// HashTargets returns the files of scopes that a stage must read, in root and path order.
+func HashTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope, stage string) ([]HashTarget, error) {
+	var query string
+	switch stage {
+	case StageAll:
+		query = `WITH ` + identities + ` SELECT id, root_id, path, size, mtime, etag FROM scoped
+			WHERE hash_blake3 IS NULL`
+	case StagePartial:
+		query = `WITH ` + identities + `, c AS (SELECT *, count(*) OVER (PARTITION BY size) AS n FROM scoped)
+			SELECT id, root_id, path, size, mtime, etag FROM c WHERE n > 1 AND hash_partial IS NULL`
+	case StageFull:
+		query = `WITH ` + identities + `, c AS (SELECT *, count(*) OVER (PARTITION BY size, hash_partial) AS n
+				FROM scoped WHERE hash_partial IS NOT NULL)
+			SELECT id, root_id, path, size, mtime, etag FROM c WHERE n > 1 AND hash_blake3 IS NULL`
+	default:
+		return nil, filefleet.Errorf(filefleet.EINTERNAL, "unknown hash stage %q", stage)
+	}
+	ids, prefixes := scopeArgs(scopes)
+	var out []HashTarget
+	err := sqlx.SelectContext(ctx, q, &out, query+` ORDER BY root_id, path`, ids, prefixes)
+	return out, translate(err, "hash targets")
+}
+
+// ScopeCounts returns how many distinct non-empty files the scopes hold and how many of them
+// share their size with another (dedupe candidates).
+func ScopeCounts(ctx context.Context, q sqlx.QueryerContext, scopes []Scope) (files, candidates int64, err error) {
+	ids, prefixes := scopeArgs(scopes)
+	var row struct {
+		Files      int64 `db:"files"`
+		Candidates int64 `db:"candidates"`
+	}
+	err = sqlx.GetContext(ctx, q, &row, `WITH `+identities+`, c AS (SELECT count(*) OVER (PARTITION BY size) AS n FROM scoped)
+		SELECT count(*) AS files, count(*) FILTER (WHERE n > 1) AS candidates FROM c`, ids, prefixes)
+	return row.Files, row.Candidates, translate(err, "scope counts")
+}
+
+// HashedFile is a file's hashes as a worker computed them from the file described by Target.
+type HashedFile struct {
+	Target                       HashTarget
+	Partial, BLAKE3, SHA256, MD5 []byte
+}
+
+// SetHashes stores the hashes of files whose catalog row still describes what was read
+// (same size, mtime and etag); nil hashes leave the stored ones alone.
+func SetHashes(ctx context.Context, q sqlx.ExecerContext, files []HashedFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	n := len(files)
+	ids, sizes := make([]int64, n), make([]int64, n)
+	mtimes, etags := make([]string, n), make([]string, n)
+	parts, b3s, shas, mds := make([]sql.NullString, n), make([]sql.NullString, n), make([]sql.NullString, n), make([]sql.NullString, n)
+	for i, f := range files {
+		ids[i], sizes[i], etags[i] = f.Target.ID, f.Target.Size, f.Target.ETag
+		mtimes[i] = f.Target.ModTime.UTC().Format(time.RFC3339Nano)
+		parts[i], b3s[i], shas[i], mds[i] = hexOrNull(f.Partial), hexOrNull(f.BLAKE3), hexOrNull(f.SHA256), hexOrNull(f.MD5)
+	}
+	_, err := q.ExecContext(ctx, `UPDATE files f SET
+			hash_partial = coalesce(decode(u.part, 'hex'), f.hash_partial), hash_blake3 = coalesce(decode(u.b3, 'hex'), f.hash_blake3),
+			hash_sha256 = coalesce(decode(u.sha, 'hex'), f.hash_sha256), hash_md5 = coalesce(decode(u.md, 'hex'), f.hash_md5)
+		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::text[]) AS u(id, size, mtime, etag, part, b3, sha, md)
+		WHERE f.id = u.id AND f.size = u.size AND f.mtime = u.mtime AND f.etag = u.etag`,
+		pq.Array(ids), pq.Array(sizes), pq.Array(mtimes), pq.Array(etags), pq.Array(parts),
+		pq.Array(b3s), pq.Array(shas), pq.Array(mds))
+	return translate(err, "set hashes")
+}
+
+// hexOrNull encodes b in hex; nil becomes NULL (pq.ByteaArray would store an empty value).
+func hexOrNull(b []byte) sql.NullString {
+	return sql.NullString{String: hex.EncodeToString(b), Valid: b != nil}
+}
+
+// SaveDuplicateGroups stores the duplicate groups of the scopes as job jobID's result and
+// returns their totals.
+func SaveDuplicateGroups(ctx context.Context, q sqlx.QueryerContext, jobID string, scopes []Scope) (filefleet.DedupeResult, error) {
+	ids, prefixes := scopeArgs(scopes)
+	var res filefleet.DedupeResult
+	err := sqlx.GetContext(ctx, q, &res, `WITH `+identities+`,
+		g AS (
+			INSERT INTO dedupe_groups (job_id, hash, size, file_ids)
+			SELECT $3, hash_blake3, size, array_agg(id ORDER BY root_id, path) FROM scoped
+			WHERE hash_blake3 IS NOT NULL GROUP BY hash_blake3, size HAVING count(*) > 1
+			ON CONFLICT (job_id, hash, size) DO UPDATE SET file_ids = EXCLUDED.file_ids
+			RETURNING size, cardinality(file_ids) AS n)
+		SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS dups, coalesce(sum((n - 1) * size), 0) AS wasted FROM g`,
+		ids, prefixes, jobID)
+	return res, translate(err, "save duplicate groups")
+}
+
+// groupRow is a dedupe_groups row.
+type groupRow struct {
+	ID      int64         `db:"id"`
+	Hash    []byte        `db:"hash"`
+	Size    int64         `db:"size"`
+	FileIDs pq.Int64Array `db:"file_ids"`
+}
+
+// DuplicateGroups returns a page of the groups job jobID found, sorted by "size" (wasted
+// bytes) or "count", with their files (as the catalog has them now), and the number of groups.
+func DuplicateGroups(ctx context.Context, q sqlx.QueryerContext, jobID, sortBy string, limit, offset int) ([]filefleet.DuplicateGroup, int64, error) {
+	var total int64
+	if err := sqlx.GetContext(ctx, q, &total, `SELECT count(*) FROM dedupe_groups WHERE job_id = $1`, jobID); err != nil {
+		return nil, 0, translate(err, "count groups")
+	}
+	order := "(cardinality(file_ids) - 1) * size DESC"
+	if sortBy == "count" {
+		order = "cardinality(file_ids) DESC"
+	}
+	var rows []groupRow
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT id, hash, size, file_ids FROM dedupe_groups
+		WHERE job_id = $1 ORDER BY `+order+`, id LIMIT $2 OFFSET $3`, jobID, limit, offset)
+	if err != nil {
+		return nil, 0, translate(err, "duplicate groups")
+	}
+	groups, err := withFiles(ctx, q, rows)
+	return groups, total, err
+}
+
+// withFiles turns group rows into groups with their files.
+func withFiles(ctx context.Context, q sqlx.QueryerContext, rows []groupRow) ([]filefleet.DuplicateGroup, error) {
+	var all []int64
+	for _, r := range rows {
+		all = append(all, r.FileIDs...)
+	}
+	var files []filefleet.DuplicateFile
+	err := sqlx.SelectContext(ctx, q, &files, `SELECT f.id AS file_id, f.root_id, r.name AS root_name, f.path, f.size, f.mtime
+		FROM files f JOIN roots r ON r.id = f.root_id WHERE f.id = ANY($1)`, pq.Array(all))
+	if err != nil {
+		return nil, translate(err, "group files")
+	}
+	byID := make(map[int64]filefleet.DuplicateFile, len(files))
+	for _, f := range files {
+		byID[f.ID] = f
+	}
+	groups := make([]filefleet.DuplicateGroup, len(rows))
+	for i, r := range rows {
+		g := filefleet.DuplicateGroup{ID: r.ID, Hash: hex.EncodeToString(r.Hash), Size: r.Size, FileCount: len(r.FileIDs)}
+		for _, id := range r.FileIDs {
+			if f, ok := byID[id]; ok {
+				g.Files = append(g.Files, f)
+			}
+		}
+		g.WastedBytes = int64(g.FileCount-1) * g.Size
+		groups[i] = g
+	}
+	return groups, nil
+}
+
+// AllDuplicateGroups returns every group job jobID found, with files, in id order.
+func AllDuplicateGroups(ctx context.Context, q sqlx.QueryerContext, jobID string) ([]filefleet.DuplicateGroup, error) {
+	var rows []groupRow
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT id, hash, size, file_ids FROM dedupe_groups WHERE job_id = $1 ORDER BY id`, jobID)
+	if err != nil {
+		return nil, translate(err, "duplicate groups")
+	}
+	return withFiles(ctx, q, rows)
+}

@@ -1,0 +1,267 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/hibiken/asynq"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/hashing"
+	"github.com/filefleet/filefleet/storage"
+	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
+)
+
+// applyTaskGroups is how many duplicate groups one apply task carries out.
+const applyTaskGroups = 20
+
+// applyUnits splits a plan's groups into apply tasks.
+func applyUnits(ctx context.Context, q sqlx.QueryerContext, jobID string, params tasks.StagedParams, undo bool) ([]store.UnitTask, error) {
+	groups, err := store.PlanGroups(ctx, q, params.PlanID)
+	if err != nil {
+		return nil, err
+	}
+	var units []store.UnitTask
+	for i := 0; i < len(groups); i += applyTaskGroups {
+		h := tasks.Header{JobID: jobID, Unit: fmt.Sprintf("%s:%d", tasks.StageApply, len(units))}
+		u, err := unitTask(tasks.TypePlanApply, h, tasks.PlanApplyPayload{Header: h, PlanID: params.PlanID,
+			Groups: groups[i:min(i+applyTaskGroups, len(groups))], Undo: undo})
+		if err != nil {
+			return nil, err
+		}
+		units = append(units, u)
+	}
+	return units, nil
+}
+
+// handlePlanApply carries out (or undoes) a batch of a plan's groups. Every change to a file
+// is journaled before and after it, so a retry after a crash finds where each file is.
+func (w *Worker) handlePlanApply(ctx context.Context, t *asynq.Task) error {
+	var p tasks.PlanApplyPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
+	}
+	job, ok, err := w.activeJob(ctx, p.Header)
+	if err != nil || !ok {
+		return err
+	}
+	if done, err := store.UnitDone(ctx, w.db, p.JobID, p.Unit); err != nil || done {
+		if done {
+			return w.resume(ctx, p.JobID)
+		}
+		return err
+	}
+	items, err := store.PlanItems(ctx, w.db, p.PlanID, p.Groups)
+	if err != nil {
+		return err
+	}
+	var files int64
+	for start := 0; start < len(items); {
+		end := start
+		for end < len(items) && items[end].GroupID == items[start].GroupID {
+			end++
+		}
+		n, err := w.applyGroup(ctx, job.ID, p.PlanID, items[start:end], p.Undo)
+		if err != nil {
+			return err
+		}
+		files += n
+		start = end
+	}
+	var c completion
+	err = store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		c, err = w.finishUnit(ctx, tx, p.Header, files, 0, w.onLast(ctx, job, tasks.StageApply, nil))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return w.after(ctx, c)
+}
+
+// applyGroup carries out or undoes one group; it returns how many files it changed.
+func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []store.PlanItem, undo bool) (int64, error) {
+	if undo {
+		return w.undoGroup(ctx, planID, items)
+	}
+	var keep *store.PlanItem
+	for i := range items {
+		if items[i].Action == filefleet.ActionKeep {
+			keep = &items[i]
+		}
+	}
+	if keep == nil {
+		return 0, fmt.Errorf("plan %s group %d has no kept file: %w", planID, items[0].GroupID, asynq.SkipRetry)
+	}
+	var changed int64
+	keepChecked := false
+	for _, it := range items {
+		if it.Action == filefleet.ActionKeep || it.Action == filefleet.ActionReport ||
+			(it.State != filefleet.ItemPlanned && it.State != filefleet.ItemInProgress) {
+			continue
+		}
+		b, err := w.backend(ctx, it.RootID)
+		if err != nil {
+			return changed, err
+		}
+		if it.State == filefleet.ItemInProgress {
+			done, err := w.recoverItem(ctx, b, planID, it)
+			if err != nil {
+				return changed, err
+			}
+			if done {
+				changed++
+				continue
+			}
+		}
+		if !keepChecked {
+			// The kept copy must be there, whole and unchanged, before anything else goes.
+			if reason, err := w.verify(ctx, *keep); err != nil {
+				return changed, err
+			} else if reason != "" {
+				return changed, w.skipRest(ctx, planID, items, "kept copy "+keep.Root+"/"+keep.Path+" "+reason+"; nothing removed")
+			}
+			keepChecked = true
+		}
+		if reason, err := w.verify(ctx, it); err != nil {
+			return changed, err
+		} else if reason != "" {
+			if err := store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", "file "+reason+"; left alone"); err != nil {
+				return changed, err
+			}
+			continue
+		}
+		if err := w.removeItem(ctx, b, jobID, planID, it); err != nil {
+			return changed, err
+		}
+		changed++
+	}
+	return changed, nil
+}
+
+// verify reads a plan item's file and says why it no longer matches the plan ("" if it does).
+func (w *Worker) verify(ctx context.Context, it store.PlanItem) (string, error) {
+	b, err := w.backend(ctx, it.RootID)
+	if err != nil {
+		return "", err
+	}
+	sums, _, err := hashing.Full(ctx, b, it.Path, it.Size, nil)
+	switch {
+	case filefleet.ErrorCode(err) == filefleet.ENOTFOUND:
+		return "is gone", nil
+	case isChanged(err):
+		return "changed size since the plan", nil
+	case err != nil:
+		return "", err
+	case !bytes.Equal(sums.BLAKE3, it.Hash):
+		return "changed content since the plan", nil
+	}
+	return "", nil
+}
+
+// removeItem trashes or deletes a verified duplicate, journaling before and after.
+func (w *Worker) removeItem(ctx context.Context, b storage.Backend, jobID, planID string, it store.PlanItem) error {
+	trash := ""
+	if it.Action == filefleet.ActionTrash {
+		trash = path.Join(filefleet.TrashDir, jobID, it.Path)
+	}
+	if err := store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemInProgress, trash, ""); err != nil {
+		return err
+	}
+	var err error
+	if trash != "" {
+		err = b.Rename(ctx, it.Path, trash)
+	} else {
+		err = b.Remove(ctx, it.Path)
+	}
+	if err != nil {
+		return err
+	}
+	return w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
+}
+
+// recoverItem finishes an item a crashed attempt left in progress: done is true when the file
+// is already where the step puts it.
+func (w *Worker) recoverItem(ctx context.Context, b storage.Backend, planID string, it store.PlanItem) (bool, error) {
+	_, err := b.Stat(ctx, it.Path)
+	if filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+		return false, err // still at its place (or unknown): verify and act again
+	}
+	if it.Action == filefleet.ActionTrash {
+		if _, err := b.Stat(ctx, it.TrashPath); err != nil {
+			if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+				return true, store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "",
+					"file vanished while being trashed")
+			}
+			return false, err
+		}
+	}
+	return true, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
+}
+
+// itemDone journals a finished step and marks the file deleted (or not) in the catalog.
+func (w *Worker) itemDone(ctx context.Context, planID string, it store.PlanItem, state filefleet.ItemState, deleted bool) error {
+	return store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		if err := store.JournalItem(ctx, tx, planID, it.Seq, state, "", ""); err != nil {
+			return err
+		}
+		return store.SetDeleted(ctx, tx, it.RootID, it.Path, deleted)
+	})
+}
+
+// skipRest journals every open item of a group as skipped for reason.
+func (w *Worker) skipRest(ctx context.Context, planID string, items []store.PlanItem, reason string) error {
+	for _, it := range items {
+		if it.Action != filefleet.ActionKeep && it.State == filefleet.ItemPlanned {
+			if err := store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", reason); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// undoGroup moves a group's trashed files back, unless something is at their place now.
+func (w *Worker) undoGroup(ctx context.Context, planID string, items []store.PlanItem) (int64, error) {
+	var n int64
+	for _, it := range items {
+		if it.Action != filefleet.ActionTrash || it.State != filefleet.ItemDone || it.TrashPath == "" {
+			continue
+		}
+		b, err := w.backend(ctx, it.RootID)
+		if err != nil {
+			return n, err
+		}
+		if _, err := b.Stat(ctx, it.Path); err == nil {
+			if _, terr := b.Stat(ctx, it.TrashPath); filefleet.ErrorCode(terr) == filefleet.ENOTFOUND {
+				n++ // moved back by an earlier attempt
+				if err := w.itemDone(ctx, planID, it, filefleet.ItemUndone, false); err != nil {
+					return n, err
+				}
+				continue
+			}
+			if err := store.JournalItem(ctx, w.db, planID, it.Seq, it.State, "", "a file is at the original path again; left in the trash"); err != nil {
+				return n, err
+			}
+			continue
+		} else if filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+			return n, err
+		}
+		if err := b.Rename(ctx, it.TrashPath, it.Path); err != nil {
+			return n, err
+		}
+		if err := w.itemDone(ctx, planID, it, filefleet.ItemUndone, false); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+func isChanged(err error) bool { return errors.Is(err, hashing.ErrChanged) }
