@@ -19,4 +19,9 @@ type File struct {
 	UpdatedAt   time.Time `json:"updated_at" db:"updated_at"`
 	Generation  int64     `json:"scan_generation" db:"scan_gen"`
 	Deleted     bool      `json:"deleted" db:"deleted"`
+	// Content hashes in hex, when a hash job or dedupe scan has computed them for the file
+	// as it is now.
+	BLAKE3 *string `json:"blake3,omitempty" db:"blake3"`
+	SHA256 *string `json:"sha256,omitempty" db:"sha256"`
+	MD5    *string `json:"md5,omitempty" db:"md5"`
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -354,4 +356,146 @@ func TestDedupeBadInput(t *testing.T) {
 		require.NotEmpty(t, r.Error.Code)
 		require.NotEmpty(t, r.Error.Message)
 	}
+}
+
+// tree returns the content of every file of a backend by path.
+func tree(t *testing.T, b storage.Backend) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	require.NoError(t, storage.Walk(context.Background(), b, "", 1000, func(e storage.Entry) error {
+		if e.IsDir {
+			return nil
+		}
+		r, err := b.Open(context.Background(), e.Path, 0, -1)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		out[e.Path], err = io.ReadAll(r)
+		return err
+	}))
+	return out
+}
+
+// TestDedupeExecuteSurvivesSIGKILL kills the only worker while it executes a plan over a
+// local and a MinIO root; a new worker finishes the job. Every group keeps exactly one copy,
+// every trashed file is in the trash byte for byte, and nothing else changed.
+func TestDedupeExecuteSurvivesSIGKILL(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	d := newDedupeRoots(t, s)
+	env := []string{"FILEFLEET_LOG_LEVEL=debug", "FILEFLEET_WORKER_CONCURRENCY=1"}
+	w1 := s.StartWorker(t, env...)
+	waitReady(t, w1)
+
+	const groups = 300
+	contents := map[string][]byte{}
+	for i := range groups {
+		data := randomBytes(40<<10 + i)
+		contents[fmt.Sprintf("g/%03d.bin", i)] = data
+		d.put(t, fmt.Sprintf("disk/g/%03d.bin", i), data)
+		d.put(t, fmt.Sprintf("s3/copies/%03d.bin", i), data)
+	}
+	for i := range 20 {
+		d.put(t, fmt.Sprintf("s3/unique/%02d.bin", i), randomBytes(1000+i))
+	}
+	r := s.Do(t, http.MethodPost, "/api/v1/dedupe/scan", map[string]any{"roots": []string{"disk", "s3"}})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var scan filefleet.Job
+	r.Decode(t, &scan)
+	scan = waitJob(t, s, scan.ID, 2*time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/preview", map[string]any{"job_id": scan.ID, "keep": "preferred_root",
+		"preferred_root": "disk"})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var plan dedupeResponse
+	r.Decode(t, &plan)
+	require.Equal(t, groups, plan.Summary.Groups)
+	diskBefore, s3Before := tree(t, d.fs), tree(t, d.s3)
+
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"job_id": scan.ID})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var exec struct {
+		Job filefleet.Job `json:"job"`
+	}
+	r.Decode(t, &exec)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := getJob(t, s, exec.Job.ID)
+		require.False(t, j.Status.Terminal(), "the execute job finished before the worker could be killed")
+		if j.Progress.Files >= 40 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "execute made no progress: %s", w1.Output())
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGKILL))
+	w1.Cmd.Wait()
+	mid := getJob(t, s, exec.Job.ID)
+	t.Logf("killed the worker after %d of %d files", mid.Progress.Files, groups)
+
+	w2 := s.StartWorker(t, env...)
+	waitReady(t, w2)
+	done := waitJob(t, s, exec.Job.ID, 4*time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+
+	diskAfter, s3After := tree(t, d.fs), tree(t, d.s3)
+	require.Equal(t, diskBefore, diskAfter, "the kept copies are untouched")
+	want := map[string][]byte{}
+	for p, data := range s3Before {
+		if strings.HasPrefix(p, "copies/") {
+			p = filefleet.TrashDir + "/" + exec.Job.ID + "/" + p
+		}
+		want[p] = data
+	}
+	require.Equal(t, len(want), len(s3After), "no file lost or duplicated")
+	for p, data := range want {
+		require.True(t, bytes.Equal(data, s3After[p]), "%s", p)
+	}
+	var items struct {
+		Counts map[string]int64 `json:"counts"`
+	}
+	r = s.Do(t, http.MethodGet, "/api/v1/dedupe/plans/"+plan.PlanID, nil)
+	r.Decode(t, &items)
+	require.Equal(t, map[string]int64{"keep/planned": groups, "trash/done": groups}, items.Counts)
+}
+
+// TestHashJob hashes a local root with BLAKE3, SHA-256 and MD5, then again: unchanged files are
+// not read twice; a changed file is.
+func TestHashJob(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	dir := t.TempDir()
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	data := map[string][]byte{"abc.txt": []byte("abc"), "sub/big.bin": randomBytes(3 << 20), "sub/ü b.txt": []byte("x")}
+	for p, b := range data {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, p), b, 0o644))
+	}
+	hash := func(algos ...string) filefleet.HashResult {
+		job := submit(t, s, map[string]any{"type": "hash", "root": "disk", "algorithms": algos})
+		job = waitJob(t, s, job.ID, time.Minute)
+		require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+		var res filefleet.HashResult
+		require.NoError(t, json.Unmarshal(job.Result, &res))
+		return res
+	}
+	res := hash()
+	require.Equal(t, filefleet.HashResult{Files: 3, Hashed: 3, BytesRead: 3<<20 + 4}, res)
+	abc := catalog(t, s, "disk", false)["abc.txt"]
+	require.NotNil(t, abc.BLAKE3)
+	require.Nil(t, abc.SHA256, "only on request")
+	res = hash("sha256", "md5")
+	require.Equal(t, filefleet.HashResult{Files: 3, Hashed: 3, BytesRead: 3<<20 + 4}, res, "read again for the new algorithms")
+	abc = catalog(t, s, "disk", false)["abc.txt"]
+	require.Equal(t, "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85", *abc.BLAKE3)
+	require.Equal(t, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", *abc.SHA256)
+	require.Equal(t, "900150983cd24fb0d6963f7d28e17f72", *abc.MD5)
+
+	res = hash("sha256")
+	require.Equal(t, filefleet.HashResult{Files: 3, Unchanged: 3}, res, "nothing read again")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "abc.txt"), []byte("abcd"), 0o644))
+	res = hash()
+	require.Equal(t, filefleet.HashResult{Files: 3, Hashed: 1, Unchanged: 2, BytesRead: 4}, res, "only the changed file")
+	require.NotEqual(t, "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85", *catalog(t, s, "disk", false)["abc.txt"].BLAKE3)
 }

@@ -77,7 +77,8 @@ func MarkDeleted(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, p
 }
 
 const fileColumns = `f.id, f.root_id, r.name AS root_name, f.path, f.name, f.ext, f.size, false AS is_directory,
-	f.mime_type, f.etag, f.mtime, f.created_at, f.updated_at, f.scan_gen, f.deleted`
+	f.mime_type, f.etag, f.mtime, f.created_at, f.updated_at, f.scan_gen, f.deleted,
+	encode(f.hash_blake3, 'hex') AS blake3, encode(f.hash_sha256, 'hex') AS sha256, encode(f.hash_md5, 'hex') AS md5`
 
 // ListFilesParams filters and pages ListFiles.
 type ListFilesParams struct {

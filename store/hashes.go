@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -54,13 +55,17 @@ func scopeArgs(scopes []Scope) (any, any) {
 	return pq.Array(ids), pq.Array(prefixes)
 }
 
-// HashTargets returns the files of scopes that a stage must read, in root and path order.
-func HashTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope, stage string) ([]HashTarget, error) {
+// HashTargets returns the files of scopes that a stage must read, in root and path order;
+// StageAll also reads files that lack a hash of algos.
+func HashTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope, stage string, algos []filefleet.HashAlgo) ([]HashTarget, error) {
 	var query string
+	ids, prefixes := scopeArgs(scopes)
+	args := []any{ids, prefixes}
 	switch stage {
 	case StageAll:
 		query = `WITH ` + identities + ` SELECT id, root_id, path, size, mtime, etag FROM scoped
-			WHERE hash_blake3 IS NULL`
+			WHERE hash_blake3 IS NULL OR ($3 AND hash_sha256 IS NULL) OR ($4 AND hash_md5 IS NULL)`
+		args = append(args, slices.Contains(algos, filefleet.HashSHA256), slices.Contains(algos, filefleet.HashMD5))
 	case StagePartial:
 		query = `WITH ` + identities + `, c AS (SELECT *, count(*) OVER (PARTITION BY size) AS n FROM scoped)
 			SELECT id, root_id, path, size, mtime, etag FROM c WHERE n > 1 AND hash_partial IS NULL`
@@ -71,9 +76,8 @@ func HashTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope, sta
 	default:
 		return nil, filefleet.Errorf(filefleet.EINTERNAL, "unknown hash stage %q", stage)
 	}
-	ids, prefixes := scopeArgs(scopes)
 	var out []HashTarget
-	err := sqlx.SelectContext(ctx, q, &out, query+` ORDER BY root_id, path`, ids, prefixes)
+	err := sqlx.SelectContext(ctx, q, &out, query+` ORDER BY root_id, path`, args...)
 	return out, translate(err, "hash targets")
 }
 

@@ -173,7 +173,7 @@ func scanUnits(jobID string, params tasks.StagedParams) ([]store.UnitTask, error
 
 // hashUnits splits the files a hash stage must read into tasks of bounded size.
 func (w *Worker) hashUnits(ctx context.Context, jobID, stage string, params tasks.StagedParams) ([]store.UnitTask, error) {
-	targets, err := store.HashTargets(ctx, w.db, params.Scopes, stage)
+	targets, err := store.HashTargets(ctx, w.db, params.Scopes, stage, params.Algos)
 	if err != nil {
 		return nil, err
 	}
