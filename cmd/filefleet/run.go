@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -102,6 +104,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if addr := os.Getenv("FILEFLEET_PPROF_ADDR"); addr != "" {
+		// Profiling for operators, on its own listener (keep it on loopback).
+		go func() { log.Warn("pprof listener", "err", http.ListenAndServe(addr, nil)) }()
+	}
 	if err := run(ctx, cmd, cfg, log, stdout); err != nil {
 		log.Error("filefleet "+cmd+" failed", "err", err)
 		fmt.Fprintf(stderr, "filefleet %s: %s\n", cmd, filefleet.ErrorMessage(err))
