@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SECRET_FILE := $(CACHE)/secret.key
 ENV = $(shell scripts/services.sh env)
 
-.PHONY: build run test bench services vet clean
+.PHONY: build run test bench bench-dedupe services vet clean
 
 build:
 	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/filefleet
@@ -31,6 +31,10 @@ test: services
 # bench: scan and job-throughput benchmarks beside their peers (see docs/BENCHMARKS.md).
 bench: services build
 	@$(ENV); scripts/bench.sh
+
+# bench-dedupe: dedupe scan and hashing beside jdupes, rdfind, rclone and b3sum.
+bench-dedupe: services build
+	@$(ENV); scripts/bench-dedupe.sh
 
 clean:
 	rm -rf bin

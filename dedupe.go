@@ -47,7 +47,8 @@ type DuplicateFile struct {
 // DuplicateGroup is a set of files with the same content.
 type DuplicateGroup struct {
 	ID          int64           `json:"id" db:"id"`
-	Hash        string          `json:"hash" db:"hash"` // BLAKE3, hex
+	Hash        string          `json:"hash" db:"hash"`           // hex
+	Algorithm   HashAlgo        `json:"algorithm" db:"algorithm"` // blake3, or md5 (S3 ETags, not read)
 	Size        int64           `json:"size" db:"size"`
 	FileCount   int             `json:"file_count" db:"file_count"`
 	WastedBytes int64           `json:"wasted_bytes" db:"wasted"`

@@ -165,6 +165,9 @@ func TestDedupeAcrossBackends(t *testing.T) {
 		"disk/unique.bin":        randomBytes(1234),
 		"s3/unique-too.bin":      randomBytes(4321),
 	}
+	// Only S3 objects of this size: their ETags (MD5s) group them without reading them.
+	m := randomBytes(5000)
+	files["s3/m/1.bin"], files["s3/m/2.bin"], files["s3/m/3.bin"] = m, m, randomBytes(len(m))
 	for p, data := range files {
 		d.put(t, p, data)
 	}
@@ -192,11 +195,12 @@ func TestDedupeAcrossBackends(t *testing.T) {
 	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
 	var res filefleet.DedupeResult
 	require.NoError(t, json.Unmarshal(job.Result, &res))
-	require.EqualValues(t, 3, res.Groups)
-	require.EqualValues(t, 4, res.DuplicateFiles, "%s", job.Result)
-	require.EqualValues(t, 2*len(a)+len(b)+len(c), res.WastedBytes)
-	// Candidates: the five files of a's size, the three of b's and the two of c's.
-	require.EqualValues(t, 10, res.Candidates)
+	require.EqualValues(t, 4, res.Groups)
+	require.EqualValues(t, 5, res.DuplicateFiles, "%s", job.Result)
+	require.EqualValues(t, 2*len(a)+len(b)+len(c)+len(m), res.WastedBytes)
+	// Candidates: the five files of a's size, the three of b's, the two of c's, the three of m's;
+	// m's are never read.
+	require.EqualValues(t, 13, res.Candidates)
 	require.EqualValues(t, 10, res.FilesRead["partial"], "the partial stage reads candidates only")
 	require.EqualValues(t, 5*2*16<<10+3*2*16<<10+2*len(c), res.BytesRead["partial"], "head and tail blocks only")
 	// Full hashes: a's four files with equal head and tail, and b1, b2; c was read whole already.
@@ -221,13 +225,21 @@ func TestDedupeAcrossBackends(t *testing.T) {
 		{"disk/a/one.bin", "nas/deep/ünïcode a.bin", "s3/x/one copy.bin"},
 		{"disk/b1.bin", "disk/b2 with space.bin"},
 		{"nas/c1.txt", "s3/c2.txt"},
+		{"s3/m/1.bin", "s3/m/2.bin"},
 	}, got)
+	for _, g := range groups {
+		want := filefleet.HashBLAKE3
+		if g.Files[0].Path == "m/1.bin" {
+			want = filefleet.HashMD5
+		}
+		require.Equal(t, want, g.Algorithm, "group of %s", g.Files[0].Path)
+	}
 
 	r = s.Do(t, http.MethodGet, "/api/v1/stats/duplicates", nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	var st store.DuplicateStats
 	r.Decode(t, &st)
-	require.EqualValues(t, 3, st.Groups)
+	require.EqualValues(t, 4, st.Groups)
 	require.EqualValues(t, 3, st.LargestGroup)
 	r = s.Do(t, http.MethodGet, "/api/v1/stats/duplicates/groups?sort_by=size&limit=1", nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
@@ -241,8 +253,8 @@ func TestDedupeAcrossBackends(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
 	var plan dedupeResponse
 	r.Decode(t, &plan)
-	require.Equal(t, 3, plan.Summary.Groups)
-	require.Equal(t, 4, plan.Summary.Files)
+	require.Equal(t, 4, plan.Summary.Groups)
+	require.Equal(t, 5, plan.Summary.Files)
 	keeps := map[string]bool{}
 	for _, g := range plan.Groups {
 		keeps[g.Keep.Root+"/"+g.Keep.Path] = true
@@ -290,6 +302,8 @@ func TestDedupeAcrossBackends(t *testing.T) {
 	require.Equal(t, a, d.read(t, "disk/a/one.bin"), "kept")
 	require.Equal(t, changed, d.read(t, "nas/deep/ünïcode a.bin"), "the changed file is untouched")
 	require.Equal(t, 1, countPresent(t, d, "nas/c1.txt", "s3/c2.txt"), "exactly one copy of c stays")
+	require.Equal(t, 1, countPresent(t, d, "s3/m/1.bin", "s3/m/2.bin"), "exactly one copy of m stays (read to confirm)")
+	require.Equal(t, len(m), len(d.read(t, "s3/m/3.bin")))
 	require.Equal(t, a, d.read(t, "s3/"+filefleet.TrashDir+"/"+exec.Job.ID+"/x/one copy.bin"), "in the trash of its root")
 
 	// Undo restores every trashed file byte for byte.

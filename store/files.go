@@ -24,7 +24,8 @@ type ScannedFile struct {
 
 // UpsertFiles records files of a root as seen by scan generation gen, in one statement: new
 // paths are inserted, known ones updated (updated_at changes only when size, mtime or etag do)
-// and undeleted. Content hashes of a file whose size, mtime or etag changed are cleared.
+// and undeleted. Content hashes of a file whose size, mtime or etag changed are cleared. An
+// ETag of 32 hex digits (a single-part S3 upload) is the content's MD5 and is kept as such.
 func UpsertFiles(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, files []ScannedFile) error {
 	if len(files) == 0 {
 		return nil
@@ -43,16 +44,17 @@ func UpsertFiles(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, f
 		mtimes[i] = f.ModTime.UTC().Format(time.RFC3339Nano)
 	}
 	_, err := q.ExecContext(ctx, `
-		INSERT INTO files (root_id, scan_gen, path, dir, name, ext, size, mtime, etag, file_key)
-		SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-			$8::timestamptz[], $9::text[], $10::text[]) AS u
+		INSERT INTO files (root_id, scan_gen, path, dir, name, ext, size, mtime, etag, file_key, hash_md5)
+		SELECT $1, $2, u.*, CASE WHEN u.etag ~ '^[0-9a-f]{32}$' THEN decode(u.etag, 'hex') END
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+			$8::timestamptz[], $9::text[], $10::text[]) AS u(path, dir, name, ext, size, mtime, etag, file_key)
 		ON CONFLICT (root_id, path) DO UPDATE SET
 			size = EXCLUDED.size, mtime = EXCLUDED.mtime, etag = EXCLUDED.etag, deleted = false,
 			file_key = EXCLUDED.file_key,
 			hash_partial = CASE WHEN `+unchanged+` THEN files.hash_partial END,
 			hash_blake3 = CASE WHEN `+unchanged+` THEN files.hash_blake3 END,
 			hash_sha256 = CASE WHEN `+unchanged+` THEN files.hash_sha256 END,
-			hash_md5 = CASE WHEN `+unchanged+` THEN files.hash_md5 END,
+			hash_md5 = coalesce(EXCLUDED.hash_md5, CASE WHEN `+unchanged+` THEN files.hash_md5 END),
 			scan_gen = greatest(files.scan_gen, EXCLUDED.scan_gen),
 			updated_at = CASE WHEN files.deleted OR files.size <> EXCLUDED.size OR files.mtime <> EXCLUDED.mtime
 				OR files.etag <> EXCLUDED.etag THEN now() ELSE files.updated_at END`,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/md5"
 	"database/sql"
 	"encoding/hex"
 	"slices"
@@ -45,7 +46,14 @@ const identities = `
 		FROM files f JOIN unnest($1::bigint[], $2::text[]) AS s(root_id, prefix)
 			ON f.root_id = s.root_id AND (s.prefix = '' OR starts_with(f.path, s.prefix || '/'))
 		WHERE NOT f.deleted AND f.size > 0 AND NOT starts_with(f.path, '` + filefleet.TrashDir + `/')
-		ORDER BY f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END, f.id)`
+		ORDER BY f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END, f.id),
+	-- Files of a size whose every file has an MD5 (S3 ETags) group by it without being read.
+	sized AS (
+		SELECT *, count(*) OVER (PARTITION BY size) AS n_size,
+			bool_and(hash_md5 IS NOT NULL) OVER (PARTITION BY size) AS by_md5
+		FROM scoped),
+	keyed AS (
+		SELECT *, CASE WHEN by_md5 THEN hash_md5 ELSE hash_blake3 END AS content_key FROM sized)`
 
 func scopeArgs(scopes []Scope) (any, any) {
 	ids, prefixes := make([]int64, len(scopes)), make([]string, len(scopes))
@@ -67,11 +75,11 @@ func HashTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope, sta
 			WHERE hash_blake3 IS NULL OR ($3 AND hash_sha256 IS NULL) OR ($4 AND hash_md5 IS NULL)`
 		args = append(args, slices.Contains(algos, filefleet.HashSHA256), slices.Contains(algos, filefleet.HashMD5))
 	case StagePartial:
-		query = `WITH ` + identities + `, c AS (SELECT *, count(*) OVER (PARTITION BY size) AS n FROM scoped)
-			SELECT id, root_id, path, size, mtime, etag FROM c WHERE n > 1 AND hash_partial IS NULL`
+		query = `WITH ` + identities + ` SELECT id, root_id, path, size, mtime, etag FROM sized
+			WHERE n_size > 1 AND NOT by_md5 AND hash_partial IS NULL`
 	case StageFull:
 		query = `WITH ` + identities + `, c AS (SELECT *, count(*) OVER (PARTITION BY size, hash_partial) AS n
-				FROM scoped WHERE hash_partial IS NOT NULL)
+				FROM sized WHERE NOT by_md5 AND hash_partial IS NOT NULL)
 			SELECT id, root_id, path, size, mtime, etag FROM c WHERE n > 1 AND hash_blake3 IS NULL`
 	default:
 		return nil, filefleet.Errorf(filefleet.EINTERNAL, "unknown hash stage %q", stage)
@@ -139,8 +147,8 @@ func SaveDuplicateGroups(ctx context.Context, q sqlx.QueryerContext, jobID strin
 	err := sqlx.GetContext(ctx, q, &res, `WITH `+identities+`,
 		g AS (
 			INSERT INTO dedupe_groups (job_id, hash, size, file_ids)
-			SELECT $3, hash_blake3, size, array_agg(id ORDER BY root_id, path) FROM scoped
-			WHERE hash_blake3 IS NOT NULL GROUP BY hash_blake3, size HAVING count(*) > 1
+			SELECT $3, content_key, size, array_agg(id ORDER BY root_id, path) FROM keyed
+			WHERE content_key IS NOT NULL GROUP BY content_key, size HAVING count(*) > 1
 			ON CONFLICT (job_id, hash, size) DO UPDATE SET file_ids = EXCLUDED.file_ids
 			RETURNING size, cardinality(file_ids) AS n)
 		SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS dups, coalesce(sum((n - 1) * size), 0) AS wasted FROM g`,
@@ -195,7 +203,11 @@ func withFiles(ctx context.Context, q sqlx.QueryerContext, rows []groupRow) ([]f
 	}
 	groups := make([]filefleet.DuplicateGroup, len(rows))
 	for i, r := range rows {
-		g := filefleet.DuplicateGroup{ID: r.ID, Hash: hex.EncodeToString(r.Hash), Size: r.Size, FileCount: len(r.FileIDs)}
+		g := filefleet.DuplicateGroup{ID: r.ID, Hash: hex.EncodeToString(r.Hash), Algorithm: filefleet.HashBLAKE3,
+			Size: r.Size, FileCount: len(r.FileIDs)}
+		if len(r.Hash) == md5.Size {
+			g.Algorithm = filefleet.HashMD5
+		}
 		for _, id := range r.FileIDs {
 			if f, ok := byID[id]; ok {
 				g.Files = append(g.Files, f)

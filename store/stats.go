@@ -17,19 +17,23 @@ type DuplicateStats struct {
 	AverageGroup float64 `json:"average_group_size" db:"average"`
 }
 
-// catalogGroups groups the hashed, present files of root $1 ("" for all) by content; hard
-// links count once and the trash is left out.
+// catalogGroups groups the present files of root $1 ("" for all) by content as dedupe does:
+// by BLAKE3, or by MD5 (S3 ETags) where every file of a size has one; hard links count once
+// and the trash is left out.
 const catalogGroups = `
 	hashed AS (
 		SELECT DISTINCT ON (f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END) f.*
 		FROM files f
-		WHERE NOT f.deleted AND f.size > 0 AND f.hash_blake3 IS NOT NULL
-			AND NOT starts_with(f.path, '` + filefleet.TrashDir + `/')
+		WHERE NOT f.deleted AND f.size > 0 AND NOT starts_with(f.path, '` + filefleet.TrashDir + `/')
 			AND ($1 = '' OR f.root_id = (SELECT id FROM roots WHERE name = $1))
 		ORDER BY f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END, f.id),
+	keyed AS (
+		SELECT *, CASE WHEN bool_and(hash_md5 IS NOT NULL) OVER (PARTITION BY size) THEN hash_md5
+			ELSE hash_blake3 END AS content_key
+		FROM hashed),
 	g AS (
-		SELECT hash_blake3 AS hash, size, array_agg(id ORDER BY root_id, path) AS file_ids, count(*) AS n
-		FROM hashed GROUP BY hash_blake3, size HAVING count(*) > 1)`
+		SELECT content_key AS hash, size, array_agg(id ORDER BY root_id, path) AS file_ids, count(*) AS n
+		FROM keyed WHERE content_key IS NOT NULL GROUP BY content_key, size HAVING count(*) > 1)`
 
 // CatalogDuplicateStats returns the duplicate totals of root ("" for all roots).
 func CatalogDuplicateStats(ctx context.Context, q sqlx.QueryerContext, root string) (DuplicateStats, error) {

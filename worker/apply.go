@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 		return 0, fmt.Errorf("plan %s group %d has no kept file: %w", planID, items[0].GroupID, asynq.SkipRetry)
 	}
 	var changed int64
-	keepChecked := false
+	var keepSum []byte // BLAKE3 of the kept copy, read once the group has work
 	for _, it := range items {
 		if it.Action == filefleet.ActionKeep || it.Action == filefleet.ActionReport ||
 			(it.State != filefleet.ItemPlanned && it.State != filefleet.ItemInProgress) {
@@ -120,16 +121,17 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 				continue
 			}
 		}
-		if !keepChecked {
+		if keepSum == nil {
 			// The kept copy must be there, whole and unchanged, before anything else goes.
-			if reason, err := w.verify(ctx, *keep); err != nil {
+			reason, sum, err := w.verify(ctx, *keep, nil)
+			if err != nil {
 				return changed, err
 			} else if reason != "" {
 				return changed, w.skipRest(ctx, planID, items, "kept copy "+keep.Root+"/"+keep.Path+" "+reason+"; nothing removed")
 			}
-			keepChecked = true
+			keepSum = sum
 		}
-		if reason, err := w.verify(ctx, it); err != nil {
+		if reason, _, err := w.verify(ctx, it, keepSum); err != nil {
 			return changed, err
 		} else if reason != "" {
 			if err := store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", "file "+reason+"; left alone"); err != nil {
@@ -145,24 +147,32 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 	return changed, nil
 }
 
-// verify reads a plan item's file and says why it no longer matches the plan ("" if it does).
-func (w *Worker) verify(ctx context.Context, it store.PlanItem) (string, error) {
+// verify reads a plan item's file and says why it no longer matches the plan ("" if it does):
+// its planned hash (BLAKE3, or MD5 for groups found by S3 ETags) and, when keep is given, the
+// BLAKE3 of the kept copy. It returns the file's BLAKE3.
+func (w *Worker) verify(ctx context.Context, it store.PlanItem, keep []byte) (string, []byte, error) {
 	b, err := w.backend(ctx, it.RootID)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	sums, _, err := hashing.Full(ctx, b, it.Path, it.Size, nil)
+	byMD5 := len(it.Hash) == md5.Size
+	var algos []filefleet.HashAlgo
+	if byMD5 {
+		algos = append(algos, filefleet.HashMD5)
+	}
+	sums, _, err := hashing.Full(ctx, b, it.Path, it.Size, algos)
 	switch {
 	case filefleet.ErrorCode(err) == filefleet.ENOTFOUND:
-		return "is gone", nil
+		return "is gone", nil, nil
 	case isChanged(err):
-		return "changed size since the plan", nil
+		return "changed size since the plan", nil, nil
 	case err != nil:
-		return "", err
-	case !bytes.Equal(sums.BLAKE3, it.Hash):
-		return "changed content since the plan", nil
+		return "", nil, err
+	case byMD5 && !bytes.Equal(sums.MD5, it.Hash), !byMD5 && !bytes.Equal(sums.BLAKE3, it.Hash),
+		keep != nil && !bytes.Equal(sums.BLAKE3, keep):
+		return "changed content since the plan", nil, nil
 	}
-	return "", nil
+	return "", sums.BLAKE3, nil
 }
 
 // removeItem trashes or deletes a verified duplicate, journaling before and after.

@@ -3,6 +3,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -286,7 +287,17 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 	if p == "" {
 		return storage.Entry{}, filefleet.Errorf(filefleet.EINVALID, "cannot write to the root directory")
 	}
-	info, err := b.client.PutObject(ctx, b.bucket, b.key(p), r, -1, minio.PutObjectOptions{PartSize: PartSize})
+	// Up to one part is sent as a single PUT: its ETag is then the content's MD5, which dedupe
+	// groups by without reading. Longer content streams as a multipart upload.
+	head, err := io.ReadAll(io.LimitReader(r, PartSize+1))
+	if err != nil {
+		return storage.Entry{}, err
+	}
+	body, size := io.Reader(bytes.NewReader(head)), int64(len(head))
+	if size > PartSize {
+		body, size = io.MultiReader(body, r), -1
+	}
+	info, err := b.client.PutObject(ctx, b.bucket, b.key(p), body, size, minio.PutObjectOptions{PartSize: PartSize})
 	if err != nil {
 		return storage.Entry{}, b.mapErr(err, p)
 	}
