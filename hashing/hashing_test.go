@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -99,6 +100,34 @@ func BenchmarkFull(b *testing.B) {
 	for range b.N {
 		if _, _, err := hashing.Full(context.Background(), be, "f", int64(len(data)), nil); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFullSmallFiles hashes 1,000 files of 100 KiB two directories deep: the per-file
+// cost of opening and setting up.
+func BenchmarkFullSmallFiles(b *testing.B) {
+	files := map[string][]byte{}
+	data := make([]byte, 100<<10)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	be, dir := backend(b, nil)
+	var paths []string
+	for i := range 1000 {
+		p := filepath.Join(fmt.Sprintf("d%02d", i%10), fmt.Sprintf("s%02d", i%7), fmt.Sprintf("f%04d", i))
+		require.NoError(b, os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755))
+		require.NoError(b, os.WriteFile(filepath.Join(dir, p), data, 0o644))
+		paths = append(paths, filepath.ToSlash(p))
+	}
+	_ = files
+	b.SetBytes(int64(len(data) * len(paths)))
+	b.ResetTimer()
+	for range b.N {
+		for _, p := range paths {
+			if _, _, err := hashing.Full(context.Background(), be, p, int64(len(data)), nil); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

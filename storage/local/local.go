@@ -156,16 +156,17 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 	if offset < 0 {
 		return nil, filefleet.Errorf(filefleet.EINVALID, "negative offset %d", offset)
 	}
-	// Stat first so that opening a named pipe cannot block.
-	fi, err := b.root.Stat(osName(p))
+	// O_NONBLOCK: opening a named pipe must not block; it is refused below.
+	f, err := b.root.OpenFile(osName(p), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, mapErr(err, p)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, notFile(p, fi)
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = notFile(p, fi)
 	}
-	f, err := b.root.Open(osName(p))
 	if err != nil {
+		_ = f.Close()
 		return nil, mapErr(err, p)
 	}
 	if offset > 0 {
