@@ -6,7 +6,6 @@ ALTER TABLE files
     ADD COLUMN hash_blake3  bytea,
     ADD COLUMN hash_sha256  bytea,
     ADD COLUMN hash_md5     bytea;
-CREATE INDEX files_size_idx ON files (size) WHERE NOT deleted AND size > 0;
 CREATE INDEX files_blake3_idx ON files (hash_blake3, size) WHERE NOT deleted AND hash_blake3 IS NOT NULL;
 
 -- Counters a job adds to from many tasks (bytes read per stage...).
