@@ -59,6 +59,8 @@ type Worker struct {
 	srv   *asynq.Server
 	queue *asynq.Client // enqueues child tasks
 	roots sync.Map      // root id → storage.Backend
+	batch chan completeReq
+	stop  context.CancelFunc // ends the group committer
 }
 
 // New returns a worker; Start runs it.
@@ -76,7 +78,7 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logg
 		cfg.Name = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	w := &Worker{cfg: cfg, db: db, rdb: rdb, box: box, log: log.With("worker", cfg.Name),
-		queue: asynq.NewClientFromRedisClient(rdb)}
+		queue: asynq.NewClientFromRedisClient(rdb), batch: make(chan completeReq)}
 	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:       cfg.Concurrency,
 		TaskCheckInterval: cfg.PollEvery,
@@ -106,7 +108,11 @@ func (w *Worker) Start(ctx context.Context) error {
 	mux.HandleFunc(tasks.TypeStage, w.handleStage)
 	mux.HandleFunc(tasks.TypeHashFiles, w.handleHashFiles)
 	mux.HandleFunc(tasks.TypePlanApply, w.handlePlanApply)
+	gctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w.stop = stop
+	go w.groupCommit(gctx)
 	if err := w.srv.Start(mux); err != nil {
+		stop()
 		return filefleet.WrapError(filefleet.EUNAVAILABLE, err, "cannot start worker (is Redis reachable?)")
 	}
 	w.log.Info("worker started", "concurrency", w.cfg.Concurrency, "queues", w.cfg.Queues)
@@ -117,6 +123,9 @@ func (w *Worker) Start(ctx context.Context) error {
 // back to Redis.
 func (w *Worker) Stop(ctx context.Context) error {
 	w.srv.Shutdown()
+	if w.stop != nil {
+		w.stop()
+	}
 	w.roots.Range(func(k, v any) bool {
 		v.(storage.Backend).Close()
 		return true
@@ -322,12 +331,7 @@ func (w *Worker) handleNoop(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
 	}
-	var c completion
-	err := store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
-		var err error
-		c, err = w.finishUnit(ctx, tx, p.Header, 0, 0, nil)
-		return err
-	})
+	c, err := w.completeAlone(ctx, p.Header)
 	if err != nil {
 		return err
 	}
