@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -16,19 +15,26 @@ type UnitRef struct {
 	JobID, Unit string
 }
 
-// CompleteUnits is CompleteUnit for many units at once (adding no files or bytes): one
-// statement, for the group commit of tasks that write nothing else. The result is aligned with
-// refs; of several units of one job completed together, the last in refs carries Last.
-func CompleteUnits(ctx context.Context, q sqlx.QueryerContext, worker string, refs []UnitRef) ([]UnitResult, error) {
+// Finished is a unit CompleteAndFinish completed, and the job_completed event it stored when
+// the unit finished its job.
+type Finished struct {
+	Completed bool
+	Event     *filefleet.Event
+}
+
+// CompleteAndFinish completes units that need no result of their own in one statement: their
+// jobs' counters move on, a job whose last unit this is succeeds (result null) and gets its
+// job_completed event. It stores no progress events. The result is aligned with refs.
+func CompleteAndFinish(ctx context.Context, q sqlx.QueryerContext, worker string, refs []UnitRef) ([]Finished, error) {
 	jobs, units := make([]string, len(refs)), make([]string, len(refs))
 	for i, r := range refs {
 		jobs[i], units[i] = r.JobID, r.Unit
 	}
 	var rows []struct {
-		JobID  string             `db:"job_id"`
-		Unit   string             `db:"unit"`
-		Status filefleet.JobState `db:"status"`
-		filefleet.Progress
+		JobID   string  `db:"job_id"`
+		Unit    string  `db:"unit"`
+		EventID *int64  `db:"event_id"`
+		Payload *[]byte `db:"payload"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		WITH u AS (
@@ -38,82 +44,51 @@ func CompleteUnits(ctx context.Context, q sqlx.QueryerContext, worker string, re
 			RETURNING ju.job_id, ju.unit),
 		c AS (SELECT job_id, count(*) AS n FROM u GROUP BY job_id),
 		j AS (
-			UPDATE jobs SET units_done = units_done + c.n FROM c WHERE jobs.id = c.job_id
-			RETURNING jobs.id, units_done, units_total, files, bytes, status)
-		SELECT u.job_id, u.unit, j.status, j.units_done, j.units_total, j.files, j.bytes
-		FROM u JOIN j ON j.id = u.job_id`, pq.Array(jobs), pq.Array(units), worker)
+			UPDATE jobs SET units_done = units_done + c.n,
+				status = CASE WHEN `+lastOpen+` THEN 'succeeded' ELSE status END,
+				finished_at = CASE WHEN `+lastOpen+` THEN now() ELSE finished_at END,
+				started_at = CASE WHEN `+lastOpen+` THEN coalesce(started_at, now()) ELSE started_at END
+			FROM c WHERE jobs.id = c.job_id
+			RETURNING jobs.id, units_done, units_total, files, bytes, status, finished_at = now() AS finished_now),
+		e AS (
+			INSERT INTO job_events (job_id, type, payload)
+			SELECT id, 'job_completed', json_build_object('id', 0, 'job_id', id, 'type', 'job_completed',
+				'status', 'succeeded', 'progress', json_build_object('units_done', units_done,
+				'units_total', units_total, 'files', files, 'bytes', bytes), 'percent', 100,
+				'data', null, 'time', now())
+			FROM j WHERE finished_now AND status = 'succeeded'
+			RETURNING id, job_id, payload)
+		SELECT u.job_id, u.unit, e.id AS event_id, e.payload::text::bytea AS payload
+		FROM u LEFT JOIN e ON e.job_id = u.job_id`, pq.Array(jobs), pq.Array(units), worker)
 	if err != nil {
-		return nil, translate(err, "complete units")
+		return nil, translate(err, "complete and finish")
 	}
+	out := make([]Finished, len(refs))
 	byRef := make(map[UnitRef]int, len(rows))
 	for i, r := range rows {
 		byRef[UnitRef{r.JobID, r.Unit}] = i
 	}
-	out := make([]UnitResult, len(refs))
-	lastOf := map[string]int{} // job → index in refs of its last completed unit
+	evented := map[string]bool{}
 	for i, ref := range refs {
 		k, ok := byRef[ref]
 		if !ok {
-			continue // done already
+			continue
 		}
-		delete(byRef, ref) // a repeat in refs completed nothing
+		delete(byRef, ref)
+		out[i].Completed = true
 		r := rows[k]
-		out[i] = UnitResult{Completed: true, Progress: r.Progress, Status: r.Status}
-		if r.UnitsDone == r.UnitsTotal {
-			lastOf[ref.JobID] = i
+		if r.EventID != nil && !evented[ref.JobID] {
+			evented[ref.JobID] = true
+			var ev filefleet.Event
+			if err := json.Unmarshal(*r.Payload, &ev); err != nil {
+				return nil, err
+			}
+			ev.ID = *r.EventID
+			out[i].Event = &ev
 		}
-	}
-	for _, i := range lastOf {
-		out[i].Last = true
 	}
 	return out, nil
 }
 
-// FinishJobsSucceeded moves the jobs ids that are not finished yet to succeeded with a null
-// result, and returns those it changed.
-func FinishJobsSucceeded(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string]bool, error) {
-	var changed []string
-	err := sqlx.SelectContext(ctx, q, &changed, `UPDATE jobs SET status = 'succeeded', finished_at = now(),
-		started_at = coalesce(started_at, now())
-		WHERE id = ANY($1::uuid[]) AND status NOT IN ('succeeded', 'failed', 'canceled') RETURNING id`, pq.Array(ids))
-	m := make(map[string]bool, len(changed))
-	for _, id := range changed {
-		m[id] = true
-	}
-	return m, translate(err, "finish jobs")
-}
-
-// AddEvents stores events in one statement and sets their IDs and Times.
-func AddEvents(ctx context.Context, q sqlx.QueryerContext, evs []*filefleet.Event) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	jobs, types, payloads := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
-	for i, ev := range evs {
-		if ev.Time.IsZero() {
-			ev.Time = time.Now().UTC()
-		}
-		b, err := json.Marshal(ev)
-		if err != nil {
-			return err
-		}
-		jobs[i], types[i], payloads[i] = ev.JobID, string(ev.Type), string(b)
-	}
-	var ids []int64
-	err := sqlx.SelectContext(ctx, q, &ids, `
-		WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) WITH ORDINALITY AS x(job_id, type, payload, n)),
-		ins AS (
-			INSERT INTO job_events (job_id, type, payload)
-			SELECT job_id, type, payload::json FROM x ORDER BY n
-			RETURNING id)
-		SELECT id FROM ins ORDER BY id`, pq.Array(jobs), pq.Array(types), pq.Array(payloads))
-	if err != nil {
-		return translate(err, "add events")
-	}
-	for i := range evs {
-		if i < len(ids) {
-			evs[i].ID = ids[i] // ids come from one sequence in insertion order
-		}
-	}
-	return nil
-}
+// lastOpen is true in an update of jobs when this update completes its last unit.
+const lastOpen = `(jobs.units_done + c.n = jobs.units_total AND jobs.status NOT IN ('succeeded', 'failed', 'canceled'))`

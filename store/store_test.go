@@ -68,40 +68,45 @@ func TestMigrateTwice(t *testing.T) {
 	require.Equal(t, []string{"001_init", "002_dedupe"}, versions, "each migration applied once")
 }
 
-// TestCompleteUnitsBatch completes units of two jobs in batches, with repeats: each unit
-// counts once, each job has exactly one Last, and events get ascending IDs in order.
-func TestCompleteUnitsBatch(t *testing.T) {
+// TestCompleteAndFinish completes units of two jobs in batches, with repeats: each unit counts
+// once, a job succeeds with one job_completed event when its last unit completes, and a
+// finished job stays as it is.
+func TestCompleteAndFinish(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testenv.DB(t)
-	a, b := uuid.NewString(), uuid.NewString()
+	a, b, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: a, Type: filefleet.JobTypeNoop, Unit: "u0"},
-		{ID: b, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
+		{ID: b, Type: filefleet.JobTypeNoop, Unit: "u0"}, {ID: c, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
 	require.NoError(t, store.AddUnits(ctx, db, a, []string{"u1", "u2"}))
-
-	res, err := store.CompleteUnits(ctx, db, "w", []store.UnitRef{{a, "u0"}, {a, "u1"}, {b, "u0"}, {a, "u0"}})
+	_, err := store.FinishJob(ctx, db, c, filefleet.JobStateCanceled, nil, "canceled")
 	require.NoError(t, err)
-	require.True(t, res[0].Completed && res[1].Completed && res[2].Completed)
+
+	res, err := store.CompleteAndFinish(ctx, db, "w", []store.UnitRef{{a, "u0"}, {a, "u1"}, {b, "u0"}, {a, "u0"}, {c, "u0"}})
+	require.NoError(t, err)
+	require.True(t, res[0].Completed && res[1].Completed && res[2].Completed && res[4].Completed)
 	require.False(t, res[3].Completed, "a repeat in the batch counts once")
-	require.False(t, res[0].Last || res[1].Last, "job a has a third unit")
-	require.True(t, res[2].Last, "job b's only unit")
-	res, err = store.CompleteUnits(ctx, db, "w", []store.UnitRef{{a, "u1"}, {a, "u2"}})
+	require.Nil(t, res[0].Event, "job a has a third unit")
+	require.Nil(t, res[4].Event, "a canceled job does not succeed")
+	require.NotNil(t, res[2].Event)
+	require.Equal(t, filefleet.EventJobCompleted, res[2].Event.Type)
+	require.Equal(t, filefleet.Progress{UnitsDone: 1, UnitsTotal: 1}, res[2].Event.Progress)
+
+	res, err = store.CompleteAndFinish(ctx, db, "w", []store.UnitRef{{a, "u1"}, {a, "u2"}})
 	require.NoError(t, err)
 	require.False(t, res[0].Completed, "done in an earlier batch")
-	require.True(t, res[1].Completed && res[1].Last)
-	require.Equal(t, filefleet.Progress{UnitsDone: 3, UnitsTotal: 3}, res[1].Progress)
+	require.True(t, res[1].Completed)
+	require.NotNil(t, res[1].Event)
+	require.Equal(t, filefleet.Progress{UnitsDone: 3, UnitsTotal: 3}, res[1].Event.Progress)
 
-	finished, err := store.FinishJobsSucceeded(ctx, db, []string{a, b})
+	for id, want := range map[string]filefleet.JobState{a: filefleet.JobStateSucceeded, b: filefleet.JobStateSucceeded,
+		c: filefleet.JobStateCanceled} {
+		job, err := store.GetJob(ctx, db, id)
+		require.NoError(t, err)
+		require.Equal(t, want, job.Status)
+	}
+	evs, err := store.ListEvents(ctx, db, a, 0, 10)
 	require.NoError(t, err)
-	require.Equal(t, map[string]bool{a: true, b: true}, finished)
-	finished, err = store.FinishJobsSucceeded(ctx, db, []string{a})
-	require.NoError(t, err)
-	require.Empty(t, finished, "finished jobs stay as they are")
-
-	evs := []*filefleet.Event{{JobID: a, Type: filefleet.EventJobCompleted}, {JobID: b, Type: filefleet.EventJobCompleted}}
-	require.NoError(t, store.AddEvents(ctx, db, evs))
-	require.Less(t, evs[0].ID, evs[1].ID)
-	got, err := store.ListEvents(ctx, db, b, 0, 10)
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	require.Equal(t, evs[1].ID, got[0].ID)
+	require.Len(t, evs, 1, "one completion event")
+	require.Equal(t, res[1].Event.ID, evs[0].ID)
+	require.Equal(t, filefleet.JobStateSucceeded, evs[0].Status)
 }

@@ -2,9 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/store"
@@ -25,9 +22,9 @@ type completeResp struct {
 	err error
 }
 
-// completeAlone completes a unit whose task wrote nothing else (and whose job needs no result)
-// through the group committer: the completions of all tasks finishing meanwhile share one
-// transaction, which saves PostgreSQL round trips and commits under load.
+// completeAlone completes a unit whose task wrote nothing else, of a job that needs no result
+// and no progress events (noop), through the group committer: the completions of all tasks
+// finishing meanwhile share one statement, which saves PostgreSQL round trips and commits.
 func (w *Worker) completeAlone(ctx context.Context, h tasks.Header) (completion, error) {
 	req := completeReq{h: h, reply: make(chan completeResp, 1)}
 	select {
@@ -71,52 +68,23 @@ func (w *Worker) groupCommit(ctx context.Context) {
 	}
 }
 
-// completeMany completes units in one transaction: set-based statements for the units, the
-// jobs they finish and the events.
+// completeMany completes units in one statement: the units, the jobs they finish and their
+// job_completed events.
 func (w *Worker) completeMany(ctx context.Context, reqs []completeReq) ([]completion, error) {
 	refs := make([]store.UnitRef, len(reqs))
 	for i, r := range reqs {
 		refs[i] = store.UnitRef{JobID: r.h.JobID, Unit: r.h.Unit}
 	}
+	results, err := store.CompleteAndFinish(ctx, w.db, w.cfg.Name, refs)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]completion, len(reqs))
-	err := store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
-		results, err := store.CompleteUnits(ctx, tx, w.cfg.Name, refs)
-		if err != nil {
-			return err
+	for i, res := range results {
+		out[i] = completion{jobID: refs[i].JobID, done: res.Completed}
+		if res.Event != nil {
+			out[i].events = []filefleet.Event{*res.Event}
 		}
-		var finish []string
-		for i, res := range results {
-			out[i] = completion{jobID: refs[i].JobID, done: res.Completed}
-			if res.Completed && res.Last && !res.Status.Terminal() {
-				finish = append(finish, refs[i].JobID)
-			}
-		}
-		finished, err := store.FinishJobsSucceeded(ctx, tx, finish)
-		if err != nil {
-			return err
-		}
-		var evs []*filefleet.Event
-		var owner []int
-		for i, res := range results {
-			if !res.Completed || res.Status.Terminal() {
-				continue
-			}
-			ev := &filefleet.Event{JobID: refs[i].JobID, Type: filefleet.EventJobProgress, Status: filefleet.JobStateRunning,
-				Stage: tasks.StageOf(refs[i].Unit), Progress: res.Progress, Percent: res.Progress.Percent()}
-			if res.Last && finished[refs[i].JobID] {
-				ev.Type, ev.Status, ev.Percent, ev.Data = filefleet.EventJobCompleted, filefleet.JobStateSucceeded, 100, json.RawMessage("null")
-			} else if !w.progressDue(ctx, refs[i].JobID) {
-				continue
-			}
-			evs, owner = append(evs, ev), append(owner, i)
-		}
-		if err := store.AddEvents(ctx, tx, evs); err != nil {
-			return err
-		}
-		for k, ev := range evs {
-			out[owner[k]].events = append(out[owner[k]].events, *ev)
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
