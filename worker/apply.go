@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -45,17 +44,8 @@ func applyUnits(ctx context.Context, q sqlx.QueryerContext, jobID string, params
 // is journaled before and after it, so a retry after a crash finds where each file is.
 func (w *Worker) handlePlanApply(ctx context.Context, t *asynq.Task) error {
 	var p tasks.PlanApplyPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
-	}
-	job, ok, err := w.activeJob(ctx, p.Header)
+	job, ok, err := w.begin(ctx, t, &p)
 	if err != nil || !ok {
-		return err
-	}
-	if done, err := store.UnitDone(ctx, w.db, p.JobID, p.Unit); err != nil || done {
-		if done {
-			return w.resume(ctx, p.JobID)
-		}
 		return err
 	}
 	items, err := store.PlanItems(ctx, w.db, p.PlanID, p.Groups)

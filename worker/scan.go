@@ -2,8 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
@@ -19,17 +17,8 @@ import (
 // scan did not see as deleted and finishes the job.
 func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 	var p tasks.ScanDirPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
-	}
-	job, ok, err := w.activeJob(ctx, p.Header)
+	job, ok, err := w.begin(ctx, t, &p)
 	if err != nil || !ok {
-		return err
-	}
-	if done, err := store.UnitDone(ctx, w.db, p.JobID, p.Unit); err != nil || done {
-		if done {
-			return w.resume(ctx, p.JobID)
-		}
 		return err
 	}
 	b, err := w.backend(ctx, p.RootID)

@@ -109,17 +109,8 @@ func (w *Worker) result(ctx context.Context, tx *sqlx.Tx, job *filefleet.Job, pa
 // completes its own in one transaction, then queues them.
 func (w *Worker) handleStage(ctx context.Context, t *asynq.Task) error {
 	var p tasks.StagePayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
-	}
-	job, ok, err := w.activeJob(ctx, p.Header)
+	job, ok, err := w.begin(ctx, t, &p)
 	if err != nil || !ok {
-		return err
-	}
-	if done, err := store.UnitDone(ctx, w.db, p.JobID, p.Unit); err != nil || done {
-		if done {
-			return w.resume(ctx, p.JobID)
-		}
 		return err
 	}
 	var params tasks.StagedParams
@@ -208,17 +199,8 @@ func (w *Worker) hashUnits(ctx context.Context, jobID, stage string, params task
 // change since the scan; changed or vanished files are counted and skipped.
 func (w *Worker) handleHashFiles(ctx context.Context, t *asynq.Task) error {
 	var p tasks.HashFilesPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
-	}
-	job, ok, err := w.activeJob(ctx, p.Header)
+	job, ok, err := w.begin(ctx, t, &p)
 	if err != nil || !ok {
-		return err
-	}
-	if done, err := store.UnitDone(ctx, w.db, p.JobID, p.Unit); err != nil || done {
-		if done {
-			return w.resume(ctx, p.JobID)
-		}
 		return err
 	}
 	var hashed []store.HashedFile
