@@ -3,6 +3,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,11 @@ type SubmitParams struct {
 	Roots []string             `json:"roots,omitempty"`
 	Paths []string             `json:"paths,omitempty"`
 	Algos []filefleet.HashAlgo `json:"algorithms,omitempty"` // hash jobs: beside blake3
+
+	// Set by the scheduler: the job's ID (deterministic per schedule and tick, so a tick
+	// submitted twice is refused) and its schedule.
+	ID         string `json:"-"`
+	ScheduleID string `json:"-"`
 }
 
 // Submit validates p, records the job and enqueues its first task.
@@ -110,7 +116,7 @@ func wrapIndex(err error, i int) error {
 
 // prepare validates p and turns it into a job row.
 func (s *Service) prepare(ctx context.Context, p SubmitParams, roots map[string]*filefleet.Root) (store.NewJob, error) {
-	nj := store.NewJob{ID: uuid.NewString(), Type: p.Type, Unit: tasks.UnitRoot}
+	nj := store.NewJob{ID: cmp.Or(p.ID, uuid.NewString()), Type: p.Type, Unit: tasks.UnitRoot, ScheduleID: p.ScheduleID}
 	switch p.Type {
 	case filefleet.JobTypeNoop:
 		nj.Params = json.RawMessage(`{}`)
@@ -286,3 +292,9 @@ func (s *Service) RequeuePending(ctx context.Context, olderThan time.Duration) (
 }
 
 func pqArray(ids []string) any { return pq.Array(ids) }
+
+// Validate checks p as Submit would, without recording anything (a job template).
+func (s *Service) Validate(ctx context.Context, p SubmitParams) error {
+	_, err := s.prepare(ctx, p, map[string]*filefleet.Root{})
+	return err
+}

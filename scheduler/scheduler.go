@@ -1,71 +1,182 @@
-// Package scheduler runs filefleet's periodic work. For now that is the sweep that re-enqueues
-// jobs left pending (their first enqueue lost); schedules from PostgreSQL come later.
+// Package scheduler runs filefleet's periodic work: the schedules stored in PostgreSQL, and
+// the sweep that re-enqueues jobs left pending (their first enqueue lost). Several schedulers
+// may run: each tick of a schedule becomes a job with an ID derived from the schedule and the
+// tick, so only the first scheduler to submit it creates it.
 package scheduler
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/robfig/cron/v3"
+
+	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/jobs"
+	"github.com/filefleet/filefleet/store"
 )
 
 // Defaults of Config.
 const (
 	SweepEveryDefault   = 30 * time.Second
 	PendingAfterDefault = 60 * time.Second
+	ReloadEveryDefault  = 5 * time.Second
+	// LateLimitDefault: a tick missed by more than this (the scheduler was down) is skipped.
+	LateLimitDefault = time.Minute
 )
 
 // Config configures a Scheduler.
 type Config struct {
 	SweepEvery   time.Duration // how often to look for stuck pending jobs
 	PendingAfter time.Duration // how old a pending job must be to be re-enqueued
+	ReloadEvery  time.Duration // how often schedules are read again from PostgreSQL
+	LateLimit    time.Duration
 }
 
 // Scheduler runs periodic work until Stop.
 type Scheduler struct {
 	cfg    Config
+	db     *sqlx.DB
 	jobs   *jobs.Service
 	log    *slog.Logger
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	entries map[string]*entry // schedule id → its state
 }
+
+// entry is a loaded schedule and its next tick.
+type entry struct {
+	s      *filefleet.Schedule
+	sched  cron.Schedule
+	loc    *time.Location
+	params jobs.SubmitParams
+	next   time.Time
+}
+
+// tickNamespace derives job IDs from schedule IDs and ticks.
+var tickNamespace = uuid.MustParse("3f1d6c2e-9a47-4c1b-8d0e-5b7a2f6e1c90")
 
 // New returns a scheduler.
-func New(js *jobs.Service, log *slog.Logger, cfg Config) *Scheduler {
+func New(db *sqlx.DB, js *jobs.Service, log *slog.Logger, cfg Config) *Scheduler {
 	cfg.SweepEvery = cmp.Or(cfg.SweepEvery, SweepEveryDefault)
 	cfg.PendingAfter = cmp.Or(cfg.PendingAfter, PendingAfterDefault)
-	return &Scheduler{cfg: cfg, jobs: js, log: log}
+	cfg.ReloadEvery = cmp.Or(cfg.ReloadEvery, ReloadEveryDefault)
+	cfg.LateLimit = cmp.Or(cfg.LateLimit, LateLimitDefault)
+	return &Scheduler{cfg: cfg, db: db, jobs: js, log: log, entries: map[string]*entry{}}
 }
 
-// Start begins the periodic loop.
+// Start begins the loops.
 func (s *Scheduler) Start(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.every(ctx, s.cfg.SweepEvery, func() {
+		if n, err := s.jobs.RequeuePending(ctx, s.cfg.PendingAfter); err != nil {
+			s.log.Warn("requeue pending jobs", "err", err)
+		} else if n > 0 {
+			s.log.Info("re-enqueued pending jobs", "count", n)
+		}
+	})
+	s.reload(ctx, time.Now())
+	s.log.Info("scheduler started", "schedules", len(s.entries))
+	lastReload := time.Now()
+	s.every(ctx, 200*time.Millisecond, func() {
+		now := time.Now()
+		if now.Sub(lastReload) >= s.cfg.ReloadEvery {
+			s.reload(ctx, now)
+			lastReload = now
+		}
+		s.fire(ctx, now)
+	})
+	return nil
+}
+
+// every runs fn every d until ctx ends.
+func (s *Scheduler) every(ctx context.Context, d time.Duration, fn func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTicker(s.cfg.SweepEvery)
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if n, err := s.jobs.RequeuePending(ctx, s.cfg.PendingAfter); err != nil {
-					s.log.Warn("requeue pending jobs", "err", err)
-				} else if n > 0 {
-					s.log.Info("re-enqueued pending jobs", "count", n)
-				}
+				fn()
 			}
 		}
 	}()
-	s.log.Info("scheduler started")
-	return nil
 }
 
-// Stop ends the loop; safe to call twice.
+// reload reads the enabled schedules; a schedule that did not change keeps its next tick.
+func (s *Scheduler) reload(ctx context.Context, now time.Time) {
+	list, err := store.ListSchedules(ctx, s.db, true)
+	if err != nil {
+		s.log.Warn("load schedules", "err", err)
+		return
+	}
+	entries := make(map[string]*entry, len(list))
+	for _, sc := range list {
+		if old, ok := s.entries[sc.ID]; ok && old.s.UpdatedAt.Equal(sc.UpdatedAt) {
+			entries[sc.ID] = old
+			continue
+		}
+		sched, loc, err := Parse(sc.Cron, sc.Timezone)
+		var p jobs.SubmitParams
+		if err == nil {
+			err = json.Unmarshal(sc.Job, &p)
+		}
+		if err != nil {
+			s.log.Warn("schedule skipped", "schedule", sc.Name, "err", err)
+			continue
+		}
+		entries[sc.ID] = &entry{s: sc, sched: sched, loc: loc, params: p, next: sched.Next(now.In(loc))}
+	}
+	s.entries = entries
+}
+
+// fire submits the job of every tick that is due.
+func (s *Scheduler) fire(ctx context.Context, now time.Time) {
+	for _, e := range s.entries {
+		for !e.next.After(now) {
+			tick := e.next
+			e.next = e.sched.Next(tick)
+			if now.Sub(tick) > s.cfg.LateLimit {
+				s.log.Warn("schedule tick missed", "schedule", e.s.Name, "tick", tick)
+				continue
+			}
+			s.submit(ctx, e, tick)
+		}
+	}
+}
+
+// submit creates the job of one tick, once across all schedulers.
+func (s *Scheduler) submit(ctx context.Context, e *entry, tick time.Time) {
+	p := e.params
+	p.ID = uuid.NewSHA1(tickNamespace, []byte(e.s.ID+"@"+tick.UTC().Format(time.RFC3339Nano))).String()
+	p.ScheduleID = e.s.ID
+	log := s.log.With("schedule", e.s.Name, "tick", tick.UTC(), "job_id", p.ID)
+	_, err := s.jobs.Submit(ctx, p)
+	switch filefleet.ErrorCode(err) {
+	case "":
+		log.Info("scheduled job submitted")
+	case filefleet.ECONFLICT:
+		log.Debug("tick submitted by another scheduler")
+	default:
+		log.Warn("scheduled job not submitted", "err", err)
+		return
+	}
+	if err := store.MarkScheduleRun(ctx, s.db, e.s.ID, tick, p.ID); err != nil {
+		log.Warn("record schedule run", "err", err)
+	}
+}
+
+// Stop ends the loops; safe to call twice.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	if s.cancel != nil {
 		s.cancel()

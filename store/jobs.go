@@ -39,15 +39,18 @@ type NewJob struct {
 	Root   string
 	Params json.RawMessage
 	Unit   string // the first unit (task) of the job, registered with it
+	// ScheduleID is the schedule that submitted the job, "" for none.
+	ScheduleID string
 }
 
 // CreateJobs inserts pending jobs, each with its first unit, in one statement.
 func CreateJobs(ctx context.Context, q sqlx.ExtContext, jobs []NewJob) error {
 	n := len(jobs)
 	ids, types, roots, params, units := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	schedules := make([]string, n)
 	rootIDs := make([]any, n)
 	for i, j := range jobs {
-		ids[i], types[i], roots[i], units[i] = j.ID, string(j.Type), j.Root, j.Unit
+		ids[i], types[i], roots[i], units[i], schedules[i] = j.ID, string(j.Type), j.Root, j.Unit, j.ScheduleID
 		params[i] = string(j.Params)
 		if len(j.Params) == 0 {
 			params[i] = "{}"
@@ -58,14 +61,15 @@ func CreateJobs(ctx context.Context, q sqlx.ExtContext, jobs []NewJob) error {
 	}
 	_, err := q.ExecContext(ctx, `
 		WITH j AS (
-			INSERT INTO jobs (id, type, status, root_id, root_name, params, units_total)
-			SELECT u.id, u.type, 'pending', u.root_id, u.root_name, u.params::jsonb, 1
-			FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[])
-				AS u(id, type, root_id, root_name, params)
+			INSERT INTO jobs (id, type, status, root_id, root_name, params, units_total, schedule_id)
+			SELECT u.id, u.type, 'pending', u.root_id, u.root_name, u.params::jsonb, 1, nullif(u.schedule_id, '')::uuid
+			FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $7::text[])
+				AS u(id, type, root_id, root_name, params, schedule_id)
 			RETURNING id)
 		INSERT INTO job_units (job_id, unit)
 		SELECT u.id, u.unit FROM unnest($1::uuid[], $6::text[]) AS u(id, unit)`,
-		pq.Array(ids), pq.Array(types), pq.Array(rootIDs), pq.Array(roots), pq.Array(params), pq.Array(units))
+		pq.Array(ids), pq.Array(types), pq.Array(rootIDs), pq.Array(roots), pq.Array(params), pq.Array(units),
+		pq.Array(schedules))
 	return translate(err, "create jobs")
 }
 

@@ -170,7 +170,7 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 			Queues: queues, ScanPageSize: cfg.ScanPageSize}))
 	}
 	if cmd == "scheduler" || cmd == "all" {
-		services = append(services, scheduler.New(js, log, scheduler.Config{}))
+		services = append(services, scheduler.New(db, js, log, scheduler.Config{}))
 	}
 	started := 0
 	defer func() {

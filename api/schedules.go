@@ -1,0 +1,160 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/jobs"
+	"github.com/filefleet/filefleet/scheduler"
+	"github.com/filefleet/filefleet/store"
+)
+
+// scheduleRequest is the body of POST and PATCH /schedules; PATCH changes the fields given.
+type scheduleRequest struct {
+	Name     *string          `json:"name"`
+	Cron     *string          `json:"cron"`
+	Timezone *string          `json:"timezone"`
+	Job      *json.RawMessage `json:"job"`
+	Enabled  *bool            `json:"enabled"`
+}
+
+// apply copies the fields given onto s and validates the result.
+func (a *API) applySchedule(c *gin.Context, req scheduleRequest, s *filefleet.Schedule) error {
+	if req.Name != nil {
+		s.Name = strings.TrimSpace(*req.Name)
+	}
+	if req.Cron != nil {
+		s.Cron = strings.TrimSpace(*req.Cron)
+	}
+	if req.Timezone != nil {
+		s.Timezone = *req.Timezone
+	}
+	if req.Job != nil {
+		s.Job = *req.Job
+	}
+	if req.Enabled != nil {
+		s.Enabled = *req.Enabled
+	}
+	if s.Name == "" || len(s.Name) > 100 {
+		return filefleet.Errorf(filefleet.EINVALID, "name is required (at most 100 characters)")
+	}
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
+	if _, _, err := scheduler.Parse(s.Cron, s.Timezone); err != nil {
+		return err
+	}
+	if len(s.Job) == 0 {
+		return filefleet.Errorf(filefleet.EINVALID, `job is required: the body of POST /api/v1/jobs, e.g. {"type":"scan","root":"media"}`)
+	}
+	var p jobs.SubmitParams
+	dec := json.NewDecoder(strings.NewReader(string(s.Job)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return filefleet.Errorf(filefleet.EINVALID, "job: %v", err)
+	}
+	if err := a.jobs.Validate(c.Request.Context(), p); err != nil {
+		return filefleet.Errorf(filefleet.ErrorCode(err), "job: %s", filefleet.ErrorMessage(err))
+	}
+	return nil
+}
+
+// withNext fills in the next run time.
+func withNext(s *filefleet.Schedule) *filefleet.Schedule {
+	if s.Enabled {
+		s.NextRunAt = scheduler.Next(s, time.Now())
+	}
+	return s
+}
+
+func (a *API) createSchedule(c *gin.Context) {
+	var req scheduleRequest
+	if err := bindJSON(c, &req); err != nil {
+		a.fail(c, err)
+		return
+	}
+	s := &filefleet.Schedule{ID: uuid.NewString(), Enabled: true}
+	if err := a.applySchedule(c, req, s); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if req.Cron == nil {
+		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "cron is required"))
+		return
+	}
+	if err := store.CreateSchedule(c.Request.Context(), a.db, s); err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/schedules/"+s.ID)
+	ok(c, http.StatusCreated, withNext(s), nil)
+}
+
+func (a *API) listSchedules(c *gin.Context) {
+	list, err := store.ListSchedules(c.Request.Context(), a.db, false)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	for _, s := range list {
+		withNext(s)
+	}
+	ok(c, http.StatusOK, list, gin.H{"total": len(list)})
+}
+
+// schedule loads the schedule of the :id parameter.
+func (a *API) schedule(c *gin.Context) (*filefleet.Schedule, error) {
+	if err := validID("id", c.Param("id")); err != nil {
+		return nil, err
+	}
+	return store.GetSchedule(c.Request.Context(), a.db, c.Param("id"))
+}
+
+func (a *API) getSchedule(c *gin.Context) {
+	s, err := a.schedule(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, withNext(s), nil)
+}
+
+func (a *API) patchSchedule(c *gin.Context) {
+	s, err := a.schedule(c)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	var req scheduleRequest
+	if err := bindJSON(c, &req); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := a.applySchedule(c, req, s); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := store.UpdateSchedule(c.Request.Context(), a.db, s); err != nil {
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, withNext(s), nil)
+}
+
+func (a *API) deleteSchedule(c *gin.Context) {
+	if err := validID("id", c.Param("id")); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := store.DeleteSchedule(c.Request.Context(), a.db, c.Param("id")); err != nil {
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, gin.H{"deleted": c.Param("id")}, nil)
+}

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/scheduler"
+)
+
+// TestScheduleTwoSchedulers runs a schedule every two seconds with two schedulers: each tick
+// becomes exactly one job, which runs; disabling the schedule stops it.
+func TestScheduleTwoSchedulers(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	r := s.Do(t, http.MethodPost, "/api/v1/schedules", map[string]any{"name": "tick", "cron": "*/2 * * * * *",
+		"timezone": "Europe/Paris", "job": map[string]any{"type": "noop"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var sc filefleet.Schedule
+	r.Decode(t, &sc)
+	require.NotNil(t, sc.NextRunAt)
+	require.WithinDuration(t, time.Now(), *sc.NextRunAt, 3*time.Second)
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for range 2 {
+		sch := scheduler.New(s.DB, s.Jobs, log, scheduler.Config{ReloadEvery: 500 * time.Millisecond})
+		require.NoError(t, sch.Start(context.Background()))
+		t.Cleanup(func() { sch.Stop(context.Background()) })
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var created []time.Time
+	for len(created) < 4 {
+		require.True(t, time.Now().Before(deadline), "only %d scheduled jobs", len(created))
+		time.Sleep(200 * time.Millisecond)
+		created = nil
+		require.NoError(t, s.DB.Select(&created, `SELECT created_at FROM jobs WHERE schedule_id = $1 ORDER BY created_at`, sc.ID))
+	}
+	sort.Slice(created, func(i, j int) bool { return created[i].Before(created[j]) })
+	for i := 1; i < len(created); i++ {
+		require.Greater(t, created[i].Sub(created[i-1]), time.Second, "two jobs for one tick: %v", created)
+	}
+
+	r = s.Do(t, http.MethodGet, "/api/v1/schedules/"+sc.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r.Decode(t, &sc)
+	require.NotNil(t, sc.LastRunAt)
+	require.NotNil(t, sc.LastJobID)
+	job := waitJob(t, s, *sc.LastJobID, 30*time.Second)
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, "the scheduled job ran")
+
+	// Disabled: no more ticks (after the schedulers reload).
+	r = s.Do(t, http.MethodPatch, "/api/v1/schedules/"+sc.ID, map[string]any{"enabled": false})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	time.Sleep(time.Second)
+	var before, after int
+	require.NoError(t, s.DB.Get(&before, `SELECT count(*) FROM jobs WHERE schedule_id = $1`, sc.ID))
+	time.Sleep(4 * time.Second)
+	require.NoError(t, s.DB.Get(&after, `SELECT count(*) FROM jobs WHERE schedule_id = $1`, sc.ID))
+	require.Equal(t, before, after, "a disabled schedule does not fire")
+
+	r = s.Do(t, http.MethodGet, "/api/v1/schedules", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	r = s.Do(t, http.MethodDelete, "/api/v1/schedules/"+sc.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	require.Equal(t, http.StatusNotFound, s.Do(t, http.MethodGet, "/api/v1/schedules/"+sc.ID, nil).Status)
+}
+
+// TestScheduleBadInput checks the schedule endpoints' errors.
+func TestScheduleBadInput(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	noop := map[string]any{"type": "noop"}
+	cases := []struct {
+		body   any
+		status int
+	}{
+		{map[string]any{"name": "x", "cron": "every minute", "job": noop}, 400},
+		{map[string]any{"name": "x", "cron": "61 * * * *", "job": noop}, 400},
+		{map[string]any{"name": "x", "cron": "* * * * *", "timezone": "Mars/Olympus", "job": noop}, 400},
+		{map[string]any{"name": "x", "cron": "* * * * *"}, 400},
+		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "explode"}}, 400},
+		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "scan", "root": "nope"}}, 422},
+		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "noop", "extra": 1}}, 400},
+		{map[string]any{"cron": "* * * * *", "job": noop}, 400},
+		{`{"name":`, 400},
+	}
+	for _, tc := range cases {
+		r := s.Do(t, http.MethodPost, "/api/v1/schedules", tc.body)
+		require.Equal(t, tc.status, r.Status, "%v: %s", tc.body, r.Raw)
+		require.NotNil(t, r.Error, "%s", r.Raw)
+		require.NotEmpty(t, r.Error.Message)
+	}
+	r := s.Do(t, http.MethodPost, "/api/v1/schedules", map[string]any{"name": "daily", "cron": "@daily", "job": noop})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodPost, "/api/v1/schedules", map[string]any{"name": "daily", "cron": "@daily", "job": noop})
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+	require.Equal(t, http.StatusBadRequest, s.Do(t, http.MethodGet, "/api/v1/schedules/nope", nil).Status)
+	require.Equal(t, http.StatusNotFound, s.Do(t, http.MethodPatch, "/api/v1/schedules/7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a",
+		map[string]any{"enabled": false}).Status)
+}

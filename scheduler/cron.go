@@ -1,0 +1,40 @@
+package scheduler
+
+import (
+	"time"
+	_ "time/tzdata" // time zones without the system's tzdata
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/filefleet/filefleet"
+)
+
+// parser reads cron specs of 5 fields, or 6 with seconds first, and descriptors (@daily,
+// @every 1h30m).
+var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Parse checks a cron spec and a time zone ("" is UTC) and returns the schedule and location.
+func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
+	sched, err := parser.Parse(spec)
+	if err != nil {
+		return nil, nil, filefleet.Errorf(filefleet.EINVALID,
+			"invalid cron spec %q: %v (use 5 fields \"m h dom mon dow\", 6 with seconds first, or @daily, @every 1h)", spec, err)
+	}
+	loc := time.UTC
+	if tz != "" {
+		if loc, err = time.LoadLocation(tz); err != nil {
+			return nil, nil, filefleet.Errorf(filefleet.EINVALID, "unknown time zone %q (use an IANA name like Europe/Paris)", tz)
+		}
+	}
+	return sched, loc, nil
+}
+
+// Next returns the first tick of s after t, or nil if s is invalid.
+func Next(s *filefleet.Schedule, t time.Time) *time.Time {
+	sched, loc, err := Parse(s.Cron, s.Timezone)
+	if err != nil {
+		return nil
+	}
+	next := sched.Next(t.In(loc)).UTC()
+	return &next
+}
