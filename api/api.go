@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/events"
 	"github.com/filefleet/filefleet/jobs"
+	"github.com/filefleet/filefleet/metrics"
 	"github.com/filefleet/filefleet/secret"
 	"github.com/filefleet/filefleet/store"
 )
@@ -85,6 +87,7 @@ func (a *API) Handler() http.Handler {
 	})
 	r.GET("/health", a.health)
 	r.GET("/ready", a.ready)
+	r.GET("/metrics", gin.WrapH(metrics.Handler(a.db, a.jobs.Inspector)))
 
 	v1 := r.Group("/api/v1")
 	timed := v1.Group("", a.timeout)
@@ -180,8 +183,15 @@ func (a *API) recovery(c *gin.Context) {
 func (a *API) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	took := time.Since(start)
 	a.log.Debug("http", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-		"duration_ms", time.Since(start).Milliseconds())
+		"duration_ms", took.Milliseconds())
+	route := c.FullPath() // the pattern, so that ids do not make new series
+	if route == "" {
+		route = "unmatched"
+	}
+	metrics.HTTPRequests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+	metrics.HTTPDuration.WithLabelValues(route, c.Request.Method).Observe(took.Seconds())
 }
 
 func (a *API) health(c *gin.Context) {

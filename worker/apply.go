@@ -150,7 +150,8 @@ func (w *Worker) verify(ctx context.Context, it store.PlanItem, keep []byte) (st
 	if byMD5 {
 		algos = append(algos, filefleet.HashMD5)
 	}
-	sums, _, err := hashing.Full(ctx, b, it.Path, it.Size, algos)
+	sums, n, err := hashing.Full(ctx, b, it.Path, it.Size, algos)
+	w.countRead(it.RootID, n)
 	switch {
 	case filefleet.ErrorCode(err) == filefleet.ENOTFOUND:
 		return "is gone", nil, nil

@@ -227,6 +227,7 @@ func (w *Worker) handleHashFiles(ctx context.Context, t *asynq.Task) error {
 			h.Partial, h.BLAKE3, h.SHA256, h.MD5 = s.Partial, s.BLAKE3, s.SHA256, s.MD5
 		}
 		read += n
+		w.countRead(f.RootID, n)
 		if errors.Is(err, hashing.ErrChanged) || filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
 			changed++
 			continue

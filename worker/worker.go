@@ -20,6 +20,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/events"
+	"github.com/filefleet/filefleet/metrics"
 	"github.com/filefleet/filefleet/secret"
 	"github.com/filefleet/filefleet/storage"
 	"github.com/filefleet/filefleet/storage/backends"
@@ -59,6 +60,7 @@ type Worker struct {
 	srv   *asynq.Server
 	queue *asynq.Client // enqueues child tasks
 	roots sync.Map      // root id → storage.Backend
+	kinds sync.Map      // root id → filefleet.RootKind, for metrics
 	batch chan completeReq
 	stop  context.CancelFunc // ends the group committer
 }
@@ -92,6 +94,21 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logg
 	return w
 }
 
+// measure counts tasks and their durations by type and outcome.
+func measure(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		start := time.Now()
+		err := next.ProcessTask(ctx, t)
+		outcome := "succeeded"
+		if err != nil {
+			outcome = "failed"
+		}
+		metrics.Tasks.WithLabelValues(t.Type(), outcome).Inc()
+		metrics.TaskDuration.WithLabelValues(t.Type()).Observe(time.Since(start).Seconds())
+		return err
+	})
+}
+
 // retryDelay backs off exponentially from 1 s to at most 30 s.
 func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
 	return time.Duration(math.Min(30, math.Pow(2, float64(n)))) * time.Second
@@ -103,6 +120,7 @@ func (w *Worker) Name() string { return w.cfg.Name }
 // Start starts taking tasks.
 func (w *Worker) Start(ctx context.Context) error {
 	mux := asynq.NewServeMux()
+	mux.Use(measure)
 	mux.HandleFunc(tasks.TypeScanDir, w.handleScanDir)
 	mux.HandleFunc(tasks.TypeNoop, w.handleNoop)
 	mux.HandleFunc(tasks.TypeStage, w.handleStage)
@@ -147,6 +165,7 @@ func (w *Worker) backend(ctx context.Context, id int64) (storage.Backend, error)
 	if err != nil {
 		return nil, err
 	}
+	w.kinds.Store(id, root.Kind)
 	if prev, loaded := w.roots.LoadOrStore(id, b); loaded {
 		b.Close()
 		return prev.(storage.Backend), nil
@@ -368,3 +387,10 @@ func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
 func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
 func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
 func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)); os.Exit(1) }
+
+// countRead adds n bytes read from root id to the metrics.
+func (w *Worker) countRead(id int64, n int64) {
+	if kind, ok := w.kinds.Load(id); ok && n > 0 {
+		metrics.BytesRead.WithLabelValues(string(kind.(filefleet.RootKind))).Add(float64(n))
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/api"
 	"github.com/filefleet/filefleet/jobs"
+	"github.com/filefleet/filefleet/metrics"
 	"github.com/filefleet/filefleet/scheduler"
 	"github.com/filefleet/filefleet/secret"
 	"github.com/filefleet/filefleet/store"
@@ -104,6 +105,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if addr := os.Getenv("FILEFLEET_METRICS_ADDR"); addr != "" && cmd != "api" && cmd != "all" {
+		// Processes without the API serve their own metrics (the API serves /metrics).
+		go func() {
+			log.Warn("metrics listener", "err", http.ListenAndServe(addr, metrics.Handler(nil, nil)))
+		}()
+	}
 	if addr := os.Getenv("FILEFLEET_PPROF_ADDR"); addr != "" {
 		// Profiling for operators, on its own listener (keep it on loopback).
 		go func() { log.Warn("pprof listener", "err", http.ListenAndServe(addr, nil)) }()
