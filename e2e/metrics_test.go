@@ -24,27 +24,22 @@ func TestMetrics(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.bin"), make([]byte, 1<<20), 0o644))
 	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	// Counters are per process and the tests share one: compare before and after.
+	jobsPosted := `filefleet_http_requests_total\{method="POST",route="/api/v1/jobs",status="202"\}`
+	bytesRead := `filefleet_bytes_read_total\{backend="local"\}`
+	hashTasks := `filefleet_tasks_total\{outcome="succeeded",type="hash:files"\}`
+	text := scrape(t, s)
+	before, readBefore, tasksBefore := metricValue(t, text, jobsPosted, true), metricValue(t, text, bytesRead, true),
+		metricValue(t, text, hashTasks, true)
 	job := submit(t, s, map[string]any{"type": "hash", "root": "disk"})
 	require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, job.ID, time.Minute).Status)
 
-	resp, err := http.Get(s.URL + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "/metrics needs no credentials")
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	text := string(body)
-	value := func(pattern string) float64 {
-		m := regexp.MustCompile(`(?m)^` + pattern + ` ([0-9.e+]+)$`).FindStringSubmatch(text)
-		require.NotNil(t, m, "no %s in:\n%s", pattern, text)
-		v, err := strconv.ParseFloat(m[1], 64)
-		require.NoError(t, err)
-		return v
-	}
-	require.EqualValues(t, 1, value(`filefleet_http_requests_total\{method="POST",route="/api/v1/jobs",status="202"\}`))
+	text = scrape(t, s)
+	value := func(pattern string) float64 { return metricValue(t, text, pattern, false) }
+	require.Equal(t, before+1, value(jobsPosted))
 	require.EqualValues(t, 1, value(`filefleet_jobs\{status="succeeded",type="hash"\}`))
-	require.GreaterOrEqual(t, value(`filefleet_tasks_total\{outcome="succeeded",type="hash:files"\}`), 1.0)
-	require.GreaterOrEqual(t, value(`filefleet_bytes_read_total\{backend="local"\}`), float64(1<<20))
+	require.Equal(t, tasksBefore+1, value(hashTasks))
+	require.Equal(t, readBefore+1<<20, value(bytesRead))
 	require.GreaterOrEqual(t, value(`filefleet_task_duration_seconds_count\{type="scan:dir"\}`), 1.0)
 	require.Regexp(t, `(?m)^asynq_queue_size\{queue="default"\} `, text)
 
@@ -56,4 +51,29 @@ func TestMetrics(t *testing.T) {
 	for _, name := range names {
 		require.Regexp(t, `(?m)^`+name+`[{ ]`, text, "the dashboard plots %s", name)
 	}
+}
+
+// scrape reads /metrics, which needs no credentials.
+func scrape(t *testing.T, s *testenv.Stack) string {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(body)
+}
+
+// metricValue returns the value of the series matching pattern; absent is 0 when allowed.
+func metricValue(t *testing.T, text, pattern string, absentIsZero bool) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + pattern + ` ([0-9.e+]+)$`).FindStringSubmatch(text)
+	if m == nil && absentIsZero {
+		return 0
+	}
+	require.NotNil(t, m, "no %s in:\n%s", pattern, text)
+	v, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+	return v
 }
