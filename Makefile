@@ -4,6 +4,7 @@ CACHE ?= $(HOME)/.cache/filefleet
 BIN := bin/filefleet
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 SECRET_FILE := $(CACHE)/secret.key
+ADMIN_TOKEN_FILE := $(CACHE)/admin.token
 ENV = $(shell scripts/services.sh env)
 
 .PHONY: build run test bench bench-dedupe services vet clean
@@ -17,9 +18,13 @@ services:
 $(SECRET_FILE):
 	@mkdir -p $(CACHE) && umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $@
 
+$(ADMIN_TOKEN_FILE):
+	@mkdir -p $(CACHE) && umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > $@
+
 # run: API + worker + scheduler in one process on local defaults (Ctrl-C stops it).
-run: services build $(SECRET_FILE)
-	@$(ENV); export FILEFLEET_SECRET_KEY=$$(cat $(SECRET_FILE)); exec $(BIN) all
+run: services build $(SECRET_FILE) $(ADMIN_TOKEN_FILE)
+	@echo "monitoring: http://127.0.0.1:8080/monitoring/ (any user name; the password is in $(ADMIN_TOKEN_FILE))"
+	@$(ENV); export FILEFLEET_SECRET_KEY=$$(cat $(SECRET_FILE)) FILEFLEET_ADMIN_TOKEN=$$(cat $(ADMIN_TOKEN_FILE)); exec $(BIN) all
 
 vet:
 	go vet ./...

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"github.com/hibiken/asynqmon"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,6 +38,7 @@ type Config struct {
 	Addr           string        // listen address; defaults to AddrDefault
 	RequestTimeout time.Duration // per request, except streams; defaults to RequestTimeoutDefault
 	KeepAlive      time.Duration // SSE comment interval; defaults to KeepAliveDefault
+	AdminToken     string        // opens /monitoring; "" keeps it closed
 }
 
 // API is the HTTP server.
@@ -52,6 +54,7 @@ type API struct {
 	waiters sync.Map // SSE stream id → chan closed when its client subscribed
 	srv     *http.Server
 	ln      net.Listener
+	mon     *asynqmon.HTTPHandler
 }
 
 // New returns an API; Start serves it.
@@ -88,6 +91,7 @@ func (a *API) Handler() http.Handler {
 	r.GET("/health", a.health)
 	r.GET("/ready", a.ready)
 	r.GET("/metrics", gin.WrapH(metrics.Handler(a.db, a.jobs.Inspector)))
+	a.serveMonitoring(r)
 
 	v1 := r.Group("/api/v1")
 	timed := v1.Group("", a.timeout)
@@ -153,6 +157,9 @@ func (a *API) Addr() string { return a.ln.Addr().String() }
 func (a *API) Stop(ctx context.Context) error {
 	a.hub.Stop() // ends every stream's relay, which ends its response
 	a.sse.Close()
+	if a.mon != nil {
+		a.mon.Close()
+	}
 	if a.srv == nil {
 		return nil
 	}

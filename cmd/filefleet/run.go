@@ -169,7 +169,7 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 	var services []service
 	var a *api.API
 	if cmd == "api" || cmd == "all" {
-		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr})
+		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN")})
 		services = append(services, a)
 	}
 	if cmd == "worker" || cmd == "all" {

@@ -180,6 +180,9 @@ type Stack struct {
 	Jobs     *jobs.Service
 }
 
+// AdminToken is the admin token of test stacks (it opens /monitoring).
+const AdminToken = "test-admin-token"
+
 // StackOpts configures NewStack.
 type StackOpts struct {
 	NoWorker     bool   // run only the API (workers are started as processes by the test)
@@ -219,7 +222,8 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	log := Logger(t)
 	s.Jobs = &jobs.Service{DB: s.DB, Redis: s.Redis, Queue: asynq.NewClientFromRedisClient(s.Redis),
 		Inspector: asynq.NewInspectorFromRedisClient(s.Redis), Box: s.Box, Log: log}
-	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second})
+	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second,
+		AdminToken: AdminToken})
 	require.NoError(t, s.API.Start(ctx))
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
