@@ -16,9 +16,9 @@ import (
 
 // Scope is a part of the catalog a job covers: a root, or a directory of it.
 type Scope struct {
-	RootID int64  `json:"root_id"`
-	Root   string `json:"root"`
-	Prefix string `json:"prefix,omitempty"`
+	RootID int64  `json:"root_id" db:"root_id"`
+	Root   string `json:"root" db:"root"`
+	Prefix string `json:"prefix,omitempty" db:"prefix"`
 }
 
 // HashTarget is a catalog file to hash, as the catalog describes it.
@@ -54,6 +54,13 @@ const identities = `
 		FROM scoped),
 	keyed AS (
 		SELECT *, CASE WHEN by_md5 THEN hash_md5 ELSE hash_blake3 END AS content_key FROM sized)`
+
+// contentGroups follows identities: the duplicate groups of the scopes (same content key and
+// size), their files in root and path order.
+const contentGroups = `,
+	groups AS (
+		SELECT content_key AS hash, size, array_agg(id ORDER BY root_id, path) AS file_ids, count(*) AS n
+		FROM keyed WHERE content_key IS NOT NULL GROUP BY content_key, size HAVING count(*) > 1)`
 
 func scopeArgs(scopes []Scope) (any, any) {
 	ids, prefixes := make([]int64, len(scopes)), make([]string, len(scopes))
@@ -144,11 +151,10 @@ func hexOrNull(b []byte) sql.NullString {
 func SaveDuplicateGroups(ctx context.Context, q sqlx.QueryerContext, jobID string, scopes []Scope) (filefleet.DedupeResult, error) {
 	ids, prefixes := scopeArgs(scopes)
 	var res filefleet.DedupeResult
-	err := sqlx.GetContext(ctx, q, &res, `WITH `+identities+`,
+	err := sqlx.GetContext(ctx, q, &res, `WITH `+identities+contentGroups+`,
 		g AS (
 			INSERT INTO dedupe_groups (job_id, hash, size, file_ids)
-			SELECT $3, content_key, size, array_agg(id ORDER BY root_id, path) FROM keyed
-			WHERE content_key IS NOT NULL GROUP BY content_key, size HAVING count(*) > 1
+			SELECT $3, hash, size, file_ids FROM groups
 			ON CONFLICT (job_id, hash, size) DO UPDATE SET file_ids = EXCLUDED.file_ids
 			RETURNING size, cardinality(file_ids) AS n)
 		SELECT count(*) AS groups, coalesce(sum(n - 1), 0) AS dups, coalesce(sum((n - 1) * size), 0) AS wasted FROM g`,

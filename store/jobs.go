@@ -154,21 +154,6 @@ func StartJob(ctx context.Context, q sqlx.ExecerContext, id string) error {
 	return translate(err, "start job")
 }
 
-// AddUnits registers units (tasks) of a job; units already registered are ignored, so a retry
-// adds nothing twice.
-func AddUnits(ctx context.Context, q sqlx.ExtContext, jobID string, units []string) error {
-	if len(units) == 0 {
-		return nil
-	}
-	_, err := q.ExecContext(ctx, `
-		WITH added AS (
-			INSERT INTO job_units (job_id, unit) SELECT $1, unnest($2::text[])
-			ON CONFLICT DO NOTHING RETURNING 1)
-		UPDATE jobs SET units_total = units_total + (SELECT count(*) FROM added) WHERE id = $1`,
-		jobID, pq.Array(units))
-	return translate(err, "add units")
-}
-
 // UnitResult is what CompleteUnit reports.
 type UnitResult struct {
 	Completed bool               // this call marked the unit done (false: it was done already)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -40,9 +39,6 @@ type PlanItem struct {
 	State     filefleet.ItemState    `json:"state" db:"state"`
 	Message   string                 `json:"message,omitempty" db:"message"`
 }
-
-// HashHex is the item's planned BLAKE3 in hex.
-func (it PlanItem) HashHex() string { return hex.EncodeToString(it.Hash) }
 
 // CreatePlan stores a plan awaiting approval with its items.
 func CreatePlan(ctx context.Context, q sqlx.ExtContext, p Plan, items []PlanItem) error {

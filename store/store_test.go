@@ -26,8 +26,8 @@ func TestCompleteUnitOnce(t *testing.T) {
 	for i := range units {
 		units[i] = fmt.Sprintf("u%d", i)
 	}
-	require.NoError(t, store.AddUnits(ctx, db, id, units))
-	require.NoError(t, store.AddUnits(ctx, db, id, units), "adding again changes nothing")
+	require.NoError(t, store.AddUnitTasks(ctx, db, id, unitTasks(units...)))
+	require.NoError(t, store.AddUnitTasks(ctx, db, id, unitTasks(units...)), "adding again changes nothing")
 
 	var mu sync.Mutex
 	lasts, completions := 0, 0
@@ -77,7 +77,7 @@ func TestCompleteAndFinish(t *testing.T) {
 	a, b, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: a, Type: filefleet.JobTypeNoop, Unit: "u0"},
 		{ID: b, Type: filefleet.JobTypeNoop, Unit: "u0"}, {ID: c, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
-	require.NoError(t, store.AddUnits(ctx, db, a, []string{"u1", "u2"}))
+	require.NoError(t, store.AddUnitTasks(ctx, db, a, unitTasks("u1", "u2")))
 	_, err := store.FinishJob(ctx, db, c, filefleet.JobStateCanceled, nil, "canceled")
 	require.NoError(t, err)
 
@@ -109,4 +109,13 @@ func TestCompleteAndFinish(t *testing.T) {
 	require.Len(t, evs, 1, "one completion event")
 	require.Equal(t, res[1].Event.ID, evs[0].ID)
 	require.Equal(t, filefleet.JobStateSucceeded, evs[0].Status)
+}
+
+// unitTasks returns units with a noop task each.
+func unitTasks(units ...string) []store.UnitTask {
+	out := make([]store.UnitTask, len(units))
+	for i, u := range units {
+		out[i] = store.UnitTask{Unit: u, Type: "noop:run", Payload: []byte(`{}`)}
+	}
+	return out
 }

@@ -155,7 +155,7 @@ func (w *Worker) verify(ctx context.Context, it store.PlanItem, keep []byte) (st
 	switch {
 	case filefleet.ErrorCode(err) == filefleet.ENOTFOUND:
 		return "is gone", nil, nil
-	case isChanged(err):
+	case errors.Is(err, hashing.ErrChanged):
 		return "changed size since the plan", nil, nil
 	case err != nil:
 		return "", nil, err
@@ -264,5 +264,3 @@ func (w *Worker) undoGroup(ctx context.Context, planID string, items []store.Pla
 	}
 	return n, nil
 }
-
-func isChanged(err error) bool { return errors.Is(err, hashing.ErrChanged) }
