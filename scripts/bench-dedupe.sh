@@ -47,37 +47,11 @@ GEN=(-files "${BENCH_DEDUPE_FILES:-20000}" -bytes "${BENCH_DEDUPE_BYTES:-2147483
   -dup-percent "${BENCH_DEDUPE_DUP_PERCENT:-20}" -seed "${BENCH_DEDUPE_SEED:-1}")
 BENCH_DB="${BENCH_DATABASE:-filefleet_bench_dedupe}"
 LOG_LEVEL="${BENCH_LOG_LEVEL:-info}"
-S3_ENDPOINT="${FILEFLEET_TEST_S3_ENDPOINT:-127.0.0.1:9000}"
-S3_ACCESS_KEY="${FILEFLEET_TEST_S3_ACCESS_KEY:-filefleet}"
-S3_SECRET_KEY="${FILEFLEET_TEST_S3_SECRET_KEY:-filefleet-secret}"
-: "${FILEFLEET_DATABASE_URL:?export the output of scripts/services.sh env first}"
-: "${FILEFLEET_REDIS_URL:=redis://127.0.0.1:6379/0}"
-
-die() { echo "bench-dedupe: $*" >&2; exit 1; }
-say() { echo "bench-dedupe: $*" >&2; }
-
-[[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DATABASE must be a plain lower-case name"
-[ "$BENCH_DB" != "$(basename "${FILEFLEET_DATABASE_URL%%\?*}")" ] || die "BENCH_DATABASE must not be the dev database"
-if [ -n "${BENCH_REDIS_DB:-}" ]; then
-  [ "$BENCH_REDIS_DB" -ge 1 ] 2>/dev/null && [ "$BENCH_REDIS_DB" -le 15 ] || die "BENCH_REDIS_DB must be 1 to 15"
-fi
+BENCH_NAME=bench-dedupe
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 [ "$RUNS" -ge 1 ] 2>/dev/null || die "BENCH_RUNS must be a whole number ≥ 1"
 [ "$CONC" -ge 1 ] 2>/dev/null || die "BENCH_CONCURRENCY must be a whole number ≥ 1"
-
-redis_base="${FILEFLEET_REDIS_URL%%\?*}"
-redis_scheme="${redis_base%%://*}"
-redis_hostpart="${redis_base#*://}"
-redis_hostpart="${redis_hostpart%%/*}"
-LOCK_REDIS_URL="$FILEFLEET_REDIS_URL" # where the tests keep their claims of DB indexes
-redis_url() { echo "$redis_scheme://$redis_hostpart/$1"; }
-pg_base="${FILEFLEET_DATABASE_URL%%\?*}"
-pg_query="${FILEFLEET_DATABASE_URL#"$pg_base"}"
-FF_DATABASE_URL="${pg_base%/*}/$BENCH_DB$pg_query"
-
-[ -x bin/filefleet ] || die "bin/filefleet is missing; run make build"
-for tool in curl psql redis-cli; do
-  command -v "$tool" >/dev/null || die "$tool is missing; run make services"
-done
 
 # The peers, from Debian's packages. b3sum may be missing from a distribution: then the hashing
 # row says so instead of failing the run.
@@ -97,45 +71,6 @@ fi
 HAVE_B3SUM=1
 command -v b3sum >/dev/null || { HAVE_B3SUM=0; say "b3sum could not be installed (apt-get install b3sum): the hashing row is skipped"; }
 
-WORK="$(mktemp -d /tmp/ffbench-dedupe.XXXXXX)"
-PID=""
-FAILED=1
-CLAIM="" OWNER="bench-dedupe-$$-$RANDOM$RANDOM"
-cleanup() {
-  set +e
-  if [ -n "$PID" ]; then
-    kill -TERM "$PID" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.2; done # a worker drains for up to 20 s
-    kill -KILL "$PID" 2>/dev/null
-  fi
-  if [ -n "$CLAIM" ]; then
-    redis-cli -u "$(redis_url "$CLAIM")" FLUSHDB >/dev/null
-    redis-cli -u "$LOCK_REDIS_URL" EVAL "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0" \
-      1 "filefleet:test:db:$CLAIM" "$OWNER" >/dev/null
-  fi
-  if [ "$FAILED" = 1 ] || [ -n "${BENCH_KEEP:-}" ]; then
-    echo "bench-dedupe: logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say "building scripts/benchtool"
-go build -o "$WORK/benchtool" ./scripts/benchtool || die "cannot build scripts/benchtool"
-BT="$WORK/benchtool"
-
-field() { # field KEY LINE: the value of KEY=value in LINE
-  local kv; for kv in $2; do [ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }; done
-  die "no $1 in: $2"
-}
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'
-}
-calc() { awk "BEGIN {printf \"$1\n\", $2}"; }
-load() { cut -d' ' -f1 /proc/loadavg; }
-
 # The tree and the bucket (both kept between runs; written only when missing or different).
 tree=$("$BT" gentree -dir "$TREE" "${GEN[@]}") || die "cannot write the tree under $TREE"
 NFILES=$(field files "$tree") NBYTES=$(field bytes "$tree") NGROUPS=$(field groups "$tree") WASTED=$(field wasted "$tree")
@@ -145,37 +80,12 @@ if [ -z "${BENCH_SKIP_S3:-}" ]; then
 fi
 
 # Fresh state: one Redis DB claimed and flushed, the bench database created anew.
-claim_redis_db() {
-  [ "$(redis-cli -u "$LOCK_REDIS_URL" SET "filefleet:test:db:$1" "$OWNER" NX EX 7200)" = OK ] && CLAIM="$1"
-}
-redis-cli -u "$LOCK_REDIS_URL" PING >/dev/null || die "Redis does not answer at $FILEFLEET_REDIS_URL; run make services"
-if [ -n "${BENCH_REDIS_DB:-}" ]; then
-  claim_redis_db "$BENCH_REDIS_DB" || die "Redis DB $BENCH_REDIS_DB is in use by a test or another bench"
-else
-  for i in $(seq 15 -1 1); do claim_redis_db "$i" && break; done
-  [ -n "$CLAIM" ] || die "no free Redis DB index (tests hold them); try again later"
-fi
-FF_REDIS_URL="$(redis_url "$CLAIM")"
-redis-cli -u "$FF_REDIS_URL" FLUSHDB >/dev/null || die "cannot flush Redis DB $CLAIM"
-pg() { PGOPTIONS="-c client_min_messages=warning" psql "$FILEFLEET_DATABASE_URL" -v ON_ERROR_STOP=1 -qc "$1" >/dev/null; }
-pg "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" && pg "CREATE DATABASE $BENCH_DB" \
-  || die "cannot recreate database $BENCH_DB (the filefleet role needs CREATEDB)"
-
-port="$("$BT" freeport)"
-FILEFLEET_REDIS_URL="$FF_REDIS_URL" FILEFLEET_DATABASE_URL="$FF_DATABASE_URL" \
-  FILEFLEET_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" FILEFLEET_HTTP_ADDR="127.0.0.1:$port" \
-  FILEFLEET_WORKER_CONCURRENCY="$CONC" FILEFLEET_LOG_LEVEL="$LOG_LEVEL" bin/filefleet all >"$WORK/filefleet-all.log" 2>&1 &
-PID=$!
-API="http://127.0.0.1:$port/api/v1"
-for i in $(seq 151); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null && break
-  kill -0 "$PID" 2>/dev/null || die "filefleet exited; see $WORK/filefleet-all.log"
-  [ "$i" = 151 ] && die "filefleet was not ready within 30 s; see $WORK/filefleet-all.log"
-  sleep 0.2
-done
+claim_redis_dbs 1
+recreate_db
+start_filefleet "$(redis_url "${CLAIMS[0]}")"
 NPROC=$(nproc)
 PER_CORE=$((CONC < NPROC ? CONC : NPROC))
-say "filefleet all, worker concurrency $CONC; Redis DB $CLAIM, database $BENCH_DB; logs in $WORK"
+say "filefleet all, worker concurrency $CONC; Redis DB ${CLAIMS[0]}, database $BENCH_DB; logs in $WORK"
 say "tree: $NFILES files, $(calc %.2f "$NBYTES / 1073741824") GiB, $NGROUPS duplicate groups; load average $(cut -d' ' -f1-3 /proc/loadavg) on $NPROC cores"
 
 # rclone is configured from the environment only; AWS_CA_BUNDLE (set on some machines) makes

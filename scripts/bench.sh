@@ -10,12 +10,10 @@
 #      share, beside `find -type f` on the local tree and `rclone lsf -R` on the bucket and
 #      the share.
 #
-# Each is run BENCH_RUNS times (default 3), alternating the two contenders; the table shows
-# medians. It uses its own Redis DB indexes (flushed), its own PostgreSQL database (dropped and
-# created again) and a random secret key. Redis DB indexes are claimed the way the tests claim
-# theirs (internal/testenv: key filefleet:test:db:N in the main DB), so a concurrent `make test`
-# never flushes the bench's DB nor the bench a test's; the claims are released at exit, so it never touches the dev data. It writes only a
-# temporary directory of logs, removed at exit unless the run fails or BENCH_KEEP=1.
+# Each is run BENCH_RUNS times (default 3), alternating the contenders; the table shows
+# medians. It uses its own Redis DB indexes, its own PostgreSQL database and a random secret key
+# (scripts/bench-lib.sh), so it never touches the dev data. It writes only a temporary
+# directory of logs, removed at exit unless the run fails or BENCH_KEEP=1.
 #
 # Knobs (environment): BENCH_RUNS=3 BENCH_CONCURRENCY=10 BENCH_WORKERS=0 (0: one `filefleet all`;
 # N: `filefleet api` + N `filefleet worker`) BENCH_JOBS=10000 BENCH_BATCH=1000
@@ -45,160 +43,40 @@ SMB_SHARE="${FILEFLEET_TEST_SMB_SHARE:-data}"
 SMB_DIR="${FILEFLEET_TEST_SMB_DIR:-/var/tmp/filefleet-samba/share}"
 BENCH_DB="${BENCH_DATABASE:-filefleet_bench}"
 LOG_LEVEL="${BENCH_LOG_LEVEL:-info}"
-S3_ENDPOINT="${FILEFLEET_TEST_S3_ENDPOINT:-127.0.0.1:9000}"
-S3_ACCESS_KEY="${FILEFLEET_TEST_S3_ACCESS_KEY:-filefleet}"
-S3_SECRET_KEY="${FILEFLEET_TEST_S3_SECRET_KEY:-filefleet-secret}"
-: "${FILEFLEET_DATABASE_URL:?run through make bench, or export the output of scripts/services.sh env}"
-: "${FILEFLEET_REDIS_URL:=redis://127.0.0.1:6379/0}"
+BENCH_NAME=bench
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
 
-die() { echo "bench: $*" >&2; exit 1; }
-say() { echo "bench: $*" >&2; }
-
-[[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DATABASE must be a plain lower-case name"
-[ "$BENCH_DB" != "$(basename "${FILEFLEET_DATABASE_URL%%\?*}")" ] || die "BENCH_DATABASE must not be the dev database"
-if [ -n "${BENCH_REDIS_DB:-}" ]; then
-  [ "$BENCH_REDIS_DB" -ge 1 ] 2>/dev/null && [ "$BENCH_REDIS_DB" -le 14 ] || die "BENCH_REDIS_DB must be 1 to 14"
-fi
-
-# URLs of the bench's own Redis DBs and PostgreSQL database, from the dev ones.
-redis_base="${FILEFLEET_REDIS_URL%%\?*}"
-redis_scheme="${redis_base%%://*}"
-redis_hostpart="${redis_base#*://}"
-redis_hostpart="${redis_hostpart%%/*}"
-LOCK_REDIS_URL="$FILEFLEET_REDIS_URL" # where the tests keep their claims of DB indexes
-redis_url() { echo "$redis_scheme://$redis_hostpart/$1"; }
-pg_base="${FILEFLEET_DATABASE_URL%%\?*}"
-pg_query="${FILEFLEET_DATABASE_URL#"$pg_base"}"
-FF_DATABASE_URL="${pg_base%/*}/$BENCH_DB$pg_query"
-
-[ -x bin/filefleet ] || die "bin/filefleet is missing; run make bench (it builds first)"
-for tool in curl psql redis-cli; do
-  command -v "$tool" >/dev/null || die "$tool is missing; run make services"
-done
 if ! command -v rclone >/dev/null; then
   say "installing rclone (apt-get)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rclone; } >/dev/null 2>&1 \
     || die "could not install rclone; apt-get install rclone, then try again"
 fi
-
-WORK="$(mktemp -d /tmp/ffbench.XXXXXX)"
-PIDS=()
-FAILED=1
-CLAIMS=() OWNER="bench-$$-$RANDOM$RANDOM"
-claim_redis_db() { # claim_redis_db N: claims DB index N for this run, or fails
-  [ "$(redis-cli -u "$LOCK_REDIS_URL" SET "filefleet:test:db:$1" "$OWNER" NX EX 3600)" = OK ] || return 1
-  CLAIMS+=("$1")
-}
-release_redis_dbs() {
-  local i
-  for i in "${CLAIMS[@]}"; do
-    redis-cli -u "$(redis_url "$i")" FLUSHDB >/dev/null
-    redis-cli -u "$LOCK_REDIS_URL" EVAL "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0" \
-      1 "filefleet:test:db:$i" "$OWNER" >/dev/null
-  done
-  CLAIMS=()
-}
-cleanup() {
-  set +e
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 50); do # a worker drains for up to 20 s; wait a little, then insist
-    local alive=0
-    for pid in "${PIDS[@]}"; do if kill -0 "$pid" 2>/dev/null; then alive=1; fi; done
-    [ $alive = 0 ] && break
-    sleep 0.2
-  done
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  PIDS=()
-  release_redis_dbs
-  if [ "$FAILED" = 1 ] || [ -n "${BENCH_KEEP:-}" ]; then
-    echo "bench: logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say "building scripts/benchtool"
-go build -o "$WORK/benchtool" ./scripts/benchtool || die "cannot build scripts/benchtool"
-BT="$WORK/benchtool"
 S3FLAGS=(-endpoint "$S3_ENDPOINT" -access-key "$S3_ACCESS_KEY" -secret-key "$S3_SECRET_KEY" -bucket "$BUCKET")
 
-# Fresh state: two Redis DBs claimed and flushed, the bench database created anew.
-redis-cli -u "$LOCK_REDIS_URL" PING >/dev/null || die "Redis does not answer at $FILEFLEET_REDIS_URL; run make services"
-if [ -n "${BENCH_REDIS_DB:-}" ]; then
-  claim_redis_db "$BENCH_REDIS_DB" && claim_redis_db $((BENCH_REDIS_DB + 1)) \
-    || die "Redis DB $BENCH_REDIS_DB or $((BENCH_REDIS_DB + 1)) is in use by a test or another bench"
-else
-  for i in $(seq 15 -1 1); do
-    [ ${#CLAIMS[@]} = 2 ] && break
-    claim_redis_db "$i" || true
-  done
-  [ ${#CLAIMS[@]} = 2 ] || die "no two free Redis DB indexes (tests hold them); try again later"
-fi
+# Fresh state: two Redis DBs (filefleet's and the bare asynq baseline's), the database anew.
+claim_redis_dbs 2
 REDIS_DB="${CLAIMS[0]}" REDIS_DB_ASYNQ="${CLAIMS[1]}"
 FF_REDIS_URL="$(redis_url "$REDIS_DB")" ASYNQ_REDIS_URL="$(redis_url "$REDIS_DB_ASYNQ")"
-redis-cli -u "$FF_REDIS_URL" FLUSHDB >/dev/null || die "cannot flush Redis DB $REDIS_DB"
-redis-cli -u "$ASYNQ_REDIS_URL" FLUSHDB >/dev/null || die "cannot flush Redis DB $REDIS_DB_ASYNQ"
-pg() { PGOPTIONS="-c client_min_messages=warning" psql "$FILEFLEET_DATABASE_URL" -v ON_ERROR_STOP=1 -qc "$1" >/dev/null; }
-pg "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" && pg "CREATE DATABASE $BENCH_DB" \
-  || die "cannot recreate database $BENCH_DB (the filefleet role needs CREATEDB)"
-
-median() { # median of the arguments
-  printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'
-}
-field() { # field KEY LINE: the value of KEY=value in LINE
-  local kv; for kv in $2; do [ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }; done
-  die "no $1 in: $2"
-}
-calc() { awk "BEGIN {printf \"$1\n\", $2}"; }
-load() { cut -d' ' -f1 /proc/loadavg; }
-
-# start_filefleet starts `filefleet all` (or api + BENCH_WORKERS workers) on a free port with
-# the bench's Redis DB, database and a random key, and waits until it is ready.
-API=""
-start_filefleet() {
-  local port; port="$("$BT" freeport)"
-  local key; key="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  local -a envs=(FILEFLEET_REDIS_URL="$FF_REDIS_URL" FILEFLEET_DATABASE_URL="$FF_DATABASE_URL"
-    FILEFLEET_SECRET_KEY="$key" FILEFLEET_HTTP_ADDR="127.0.0.1:$port"
-    FILEFLEET_WORKER_CONCURRENCY="$CONC" FILEFLEET_LOG_LEVEL="$LOG_LEVEL")
-  if [ "$WORKERS" = 0 ]; then
-    env "${envs[@]}" bin/filefleet all >"$WORK/filefleet-all.log" 2>&1 &
-    PIDS+=($!)
-  else
-    env "${envs[@]}" bin/filefleet api >"$WORK/filefleet-api.log" 2>&1 &
-    PIDS+=($!)
-    for i in $(seq "$WORKERS"); do
-      env "${envs[@]}" bin/filefleet worker >"$WORK/filefleet-worker$i.log" 2>&1 &
-      PIDS+=($!)
-    done
-  fi
-  API="http://127.0.0.1:$port/api/v1"
-  for _ in $(seq 150); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null && return 0
-    local pid; for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "filefleet exited; see $WORK/filefleet-*.log"; done
-    sleep 0.2
-  done
-  die "filefleet was not ready within 30 s; see $WORK/filefleet-*.log"
-}
+recreate_db
 
 if [ "$WORKERS" = 0 ]; then SETUP="one \`filefleet all\`, concurrency $CONC"
 else SETUP="\`filefleet api\` + $WORKERS × \`filefleet worker\`, concurrency $CONC each"; fi
 say "filefleet: $SETUP; Redis DBs $REDIS_DB/$REDIS_DB_ASYNQ, database $BENCH_DB; logs in $WORK"
 say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-start_filefleet
+start_filefleet "$FF_REDIS_URL"
+
+# rclone is configured from the environment only (remote "bench", used by the scan and the
+# backends parts). AWS_CA_BUNDLE (set on some machines) makes rclone's S3 backend fail even for
+# http endpoints, so the runs drop it.
+export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Minio \
+  RCLONE_CONFIG_BENCH_ENDPOINT="http://$S3_ENDPOINT" RCLONE_CONFIG_BENCH_ACCESS_KEY_ID="$S3_ACCESS_KEY" \
+  RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
 
 ROWS=()
 if [ -z "${BENCH_SKIP_SCAN:-}" ]; then
   "$BT" fill "${S3FLAGS[@]}" || die "cannot fill bucket $BUCKET"
-  # rclone is configured from the environment only. AWS_CA_BUNDLE (set on some machines) makes
-  # rclone's S3 backend fail even for http endpoints, so it is dropped.
-  export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Minio \
-    RCLONE_CONFIG_BENCH_ENDPOINT="http://$S3_ENDPOINT" RCLONE_CONFIG_BENCH_ACCESS_KEY_ID="$S3_ACCESS_KEY" \
-    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
   rclone_times=() ff_times=()
   for run in $(seq "$RUNS"); do
     l0=$(load)
@@ -239,9 +117,10 @@ if [ -z "${BENCH_SKIP_BACKENDS:-}" ]; then
   "$BT" filltree -dir "$TREE_DIR" || die "cannot write the tree under $TREE_DIR"
   "$BT" filltree -dir "$SMB_DIR/ffbench-50k" || die "cannot write the tree into the Samba share at $SMB_DIR"
   "$BT" fill "${S3FLAGS[@]/#$BUCKET/$TREE_BUCKET}" -per 500 || die "cannot fill bucket $TREE_BUCKET"
+  smb_pass=$(rclone obscure "$SMB_PASSWORD") || die "rclone obscure failed"
   export RCLONE_CONFIG_BENCHSMB_TYPE=smb RCLONE_CONFIG_BENCHSMB_HOST="${SMB_ADDR%:*}" \
     RCLONE_CONFIG_BENCHSMB_PORT="${SMB_ADDR##*:}" RCLONE_CONFIG_BENCHSMB_USER="$SMB_USER" \
-    RCLONE_CONFIG_BENCHSMB_PASS="$(rclone obscure "$SMB_PASSWORD")"
+    RCLONE_CONFIG_BENCHSMB_PASS="$smb_pass"
   # peer_seconds CMD...: runs a listing command, checks it printed NTREE lines, prints seconds.
   peer_seconds() {
     local t0 t1 lines

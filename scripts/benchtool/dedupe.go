@@ -33,7 +33,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -384,24 +383,9 @@ func fillfromdir(args []string) error {
 	}
 
 	ctx := context.Background()
-	tr, err := minio.DefaultTransport(false)
+	mc, err := s3.bucketClient(ctx, *conc)
 	if err != nil {
 		return err
-	}
-	tr.MaxIdleConnsPerHost = *conc * 2
-	mc, err := minio.New(*s3.endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(*s3.accessKey, *s3.secretKey, ""), Transport: tr})
-	if err != nil {
-		return err
-	}
-	exists, err := mc.BucketExists(ctx, *s3.bucket)
-	if err != nil {
-		return fmt.Errorf("bucket %s: %w", *s3.bucket, err)
-	}
-	if !exists {
-		if err := mc.MakeBucket(ctx, *s3.bucket, minio.MakeBucketOptions{}); err != nil {
-			return fmt.Errorf("make bucket %s: %w", *s3.bucket, err)
-		}
 	}
 	have := map[string]minio.ObjectInfo{}
 	for obj := range mc.ListObjects(ctx, *s3.bucket, minio.ListObjectsOptions{Recursive: true}) {
@@ -551,50 +535,6 @@ func ensureRoot(ctx context.Context, c *client, name, spec string) (bool, error)
 		return false, err
 	}
 	return true, nil
-}
-
-// runJob submits a job (POST path with body) and polls it until it succeeds; it returns the
-// job as last seen and the time from submit to that poll.
-func runJob(ctx context.Context, c *client, path string, body any, poll time.Duration) (job, time.Duration, error) {
-	start := time.Now()
-	env, err := c.do(ctx, "POST", path, body)
-	if err != nil {
-		return job{}, 0, err
-	}
-	var j job
-	if err := json.Unmarshal(env.Data, &j); err != nil {
-		return j, 0, fmt.Errorf("POST %s: %w", path, err)
-	}
-	if j.ID == "" {
-		return j, 0, fmt.Errorf("POST %s: no job id in %.200s", path, env.Data)
-	}
-	for {
-		if env, err = c.do(ctx, "GET", "/jobs/"+j.ID, nil); err != nil {
-			return j, 0, err
-		}
-		if err := json.Unmarshal(env.Data, &j); err != nil {
-			return j, 0, err
-		}
-		switch j.Status {
-		case "succeeded":
-			return j, time.Since(start), nil
-		case "failed", "canceled":
-			return j, 0, fmt.Errorf("job %s %s: %s", j.ID, j.Status, j.Error)
-		}
-		select {
-		case <-ctx.Done():
-			return j, 0, fmt.Errorf("job %s still %s: %w", j.ID, j.Status, ctx.Err())
-		case <-time.After(poll):
-		}
-	}
-}
-
-// serverSeconds is started_at → finished_at of a finished job, 0 if it lacks either.
-func serverSeconds(j job) float64 {
-	if j.StartedAt == nil || j.FinishedAt == nil {
-		return 0
-	}
-	return j.FinishedAt.Sub(*j.StartedAt).Seconds()
 }
 
 // deleteRoot drops a root the benchmark made, so that every run sees a catalog of the same size.

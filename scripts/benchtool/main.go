@@ -68,6 +68,31 @@ func newS3Flags(fs *flag.FlagSet) s3Flags {
 	}
 }
 
+// bucketClient returns a client for conc requests at once, and makes the bucket if it is
+// missing.
+func (s3 s3Flags) bucketClient(ctx context.Context, conc int) (*minio.Client, error) {
+	tr, err := minio.DefaultTransport(false)
+	if err != nil {
+		return nil, err
+	}
+	tr.MaxIdleConnsPerHost = conc * 2
+	mc, err := minio.New(*s3.endpoint, &minio.Options{
+		Creds: credentials.NewStaticV4(*s3.accessKey, *s3.secretKey, ""), Transport: tr})
+	if err != nil {
+		return nil, err
+	}
+	exists, err := mc.BucketExists(ctx, *s3.bucket)
+	if err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", *s3.bucket, err)
+	}
+	if !exists {
+		if err := mc.MakeBucket(ctx, *s3.bucket, minio.MakeBucketOptions{}); err != nil {
+			return nil, fmt.Errorf("make bucket %s: %w", *s3.bucket, err)
+		}
+	}
+	return mc, nil
+}
+
 // fill makes sure the bucket holds exactly the benchmark's objects: top×sub directories
 // (nested two deep) of per objects each. Objects already there are not uploaded again.
 func fill(args []string) error {
@@ -80,24 +105,9 @@ func fill(args []string) error {
 	fs.Parse(args)
 
 	ctx := context.Background()
-	tr, err := minio.DefaultTransport(false)
+	mc, err := s3.bucketClient(ctx, *conc)
 	if err != nil {
 		return err
-	}
-	tr.MaxIdleConnsPerHost = *conc * 2
-	mc, err := minio.New(*s3.endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(*s3.accessKey, *s3.secretKey, ""), Transport: tr})
-	if err != nil {
-		return err
-	}
-	exists, err := mc.BucketExists(ctx, *s3.bucket)
-	if err != nil {
-		return fmt.Errorf("bucket %s: %w", *s3.bucket, err)
-	}
-	if !exists {
-		if err := mc.MakeBucket(ctx, *s3.bucket, minio.MakeBucketOptions{}); err != nil {
-			return fmt.Errorf("make bucket %s: %w", *s3.bucket, err)
-		}
 	}
 	want := map[string]bool{}
 	for _, key := range treeKeys(*top, *sub, *per) {
@@ -293,6 +303,50 @@ type job struct {
 	CreatedAt  time.Time       `json:"created_at"`
 }
 
+// runJob submits a job (POST path with body) and polls it until it succeeds; it returns the
+// job as last seen and the time from submit to that poll.
+func runJob(ctx context.Context, c *client, path string, body any, poll time.Duration) (job, time.Duration, error) {
+	start := time.Now()
+	env, err := c.do(ctx, "POST", path, body)
+	if err != nil {
+		return job{}, 0, err
+	}
+	var j job
+	if err := json.Unmarshal(env.Data, &j); err != nil {
+		return j, 0, fmt.Errorf("POST %s: %w", path, err)
+	}
+	if j.ID == "" {
+		return j, 0, fmt.Errorf("POST %s: no job id in %.200s", path, env.Data)
+	}
+	for {
+		if env, err = c.do(ctx, "GET", "/jobs/"+j.ID, nil); err != nil {
+			return j, 0, err
+		}
+		if err := json.Unmarshal(env.Data, &j); err != nil {
+			return j, 0, err
+		}
+		switch j.Status {
+		case "succeeded":
+			return j, time.Since(start), nil
+		case "failed", "canceled":
+			return j, 0, fmt.Errorf("job %s %s: %s", j.ID, j.Status, j.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return j, 0, fmt.Errorf("job %s still %s: %w", j.ID, j.Status, ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+// serverSeconds is started_at → finished_at of a finished job, 0 if it lacks either.
+func serverSeconds(j job) float64 {
+	if j.StartedAt == nil || j.FinishedAt == nil {
+		return 0
+	}
+	return j.FinishedAt.Sub(*j.StartedAt).Seconds()
+}
+
 // ffscan creates a root (an s3 root on the bucket, or the -spec JSON), submits a scan of it
 // and polls the job until it succeeds. It prints the time from submit to the poll that saw it succeeded.
 func ffscan(args []string) error {
@@ -321,37 +375,10 @@ func ffscan(args []string) error {
 	if _, err := c.do(ctx, "POST", "/roots", body); err != nil {
 		return err
 	}
-	start := time.Now()
-	env, err := c.do(ctx, "POST", "/jobs", map[string]any{"type": "scan", "root": *root})
+	j, elapsed, err := runJob(ctx, c, "/jobs", map[string]any{"type": "scan", "root": *root}, *poll)
 	if err != nil {
 		return err
 	}
-	var j job
-	if err := json.Unmarshal(env.Data, &j); err != nil {
-		return err
-	}
-	polls := 0
-	for {
-		if env, err = c.do(ctx, "GET", "/jobs/"+j.ID, nil); err != nil {
-			return err
-		}
-		polls++
-		if err := json.Unmarshal(env.Data, &j); err != nil {
-			return err
-		}
-		if j.Status == "succeeded" {
-			break
-		}
-		if j.Status == "failed" || j.Status == "canceled" {
-			return fmt.Errorf("scan job %s %s: %s", j.ID, j.Status, j.Error)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("scan job %s still %s after %s", j.ID, j.Status, *timeout)
-		case <-time.After(*poll):
-		}
-	}
-	elapsed := time.Since(start)
 	var res struct {
 		Files int64 `json:"files"`
 		Bytes int64 `json:"bytes"`
@@ -362,11 +389,7 @@ func ffscan(args []string) error {
 	if res.Files != *expect {
 		return fmt.Errorf("scan job %s found %d files, want %d", j.ID, res.Files, *expect)
 	}
-	server := 0.0 // started_at → finished_at as the job row has them
-	if j.StartedAt != nil && j.FinishedAt != nil {
-		server = j.FinishedAt.Sub(*j.StartedAt).Seconds()
-	}
-	fmt.Printf("seconds=%.3f files=%d server_seconds=%.3f job=%s polls=%d\n", elapsed.Seconds(), res.Files, server, j.ID, polls)
+	fmt.Printf("seconds=%.3f files=%d server_seconds=%.3f job=%s\n", elapsed.Seconds(), res.Files, serverSeconds(j), j.ID)
 	return nil
 }
 
