@@ -168,6 +168,9 @@ func newTask(typ string, h Header, payload any, opts []asynq.Option) (*asynq.Tas
 	return asynq.NewTask(typ, b, append(base, opts...)...), nil
 }
 
+// Head returns the header; every payload embeds Header, so every payload has Head.
+func (h Header) Head() Header { return h }
+
 // ParseHeader reads the header of any filefleet payload.
 func ParseHeader(payload []byte) (Header, error) {
 	var h Header

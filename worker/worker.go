@@ -173,15 +173,15 @@ func (w *Worker) backend(ctx context.Context, id int64) (storage.Backend, error)
 	return b, nil
 }
 
-// begin decodes a task's payload into p (which embeds tasks.Header) and loads its job. ok is
+// begin decodes a task's payload into p and loads its job. ok is
 // false when the task has nothing to do: its job is finished, or an earlier attempt completed
 // its unit (then the job's open units are queued again, in case that attempt died before
 // queueing what came after it).
-func (w *Worker) begin(ctx context.Context, t *asynq.Task, p any) (job *filefleet.Job, ok bool, err error) {
+func (w *Worker) begin(ctx context.Context, t *asynq.Task, p interface{ Head() tasks.Header }) (job *filefleet.Job, ok bool, err error) {
 	if err := json.Unmarshal(t.Payload(), p); err != nil {
 		return nil, false, fmt.Errorf("bad payload: %v: %w", err, asynq.SkipRetry)
 	}
-	h, _ := tasks.ParseHeader(t.Payload())
+	h := p.Head()
 	if job, ok, err = w.activeJob(ctx, h); err != nil || !ok {
 		return nil, false, err
 	}
