@@ -70,19 +70,21 @@ const (
 // KeepPolicies lists the keep policies.
 var KeepPolicies = []KeepPolicy{KeepOldest, KeepNewest, KeepShortestPath, KeepLongestPath, KeepPreferredRoot}
 
-// DedupeAction is what happens to the files of a group that are not kept.
-type DedupeAction string
+// PlanAction is what a plan does with a file: for dedupe, what happens to the files of a group
+// that are not kept; for organize, a move.
+type PlanAction string
 
 // Dedupe actions; ActionKeep marks the kept file in a plan.
 const (
-	ActionTrash  DedupeAction = "trash"  // move to .filefleet-trash/<job>/ in the same root (undoable)
-	ActionDelete DedupeAction = "delete" // remove for good
-	ActionReport DedupeAction = "report" // change nothing
-	ActionKeep   DedupeAction = "keep"
+	ActionTrash  PlanAction = "trash"  // move to .filefleet-trash/<job>/ in the same root (undoable)
+	ActionDelete PlanAction = "delete" // remove for good
+	ActionReport PlanAction = "report" // change nothing
+	ActionKeep   PlanAction = "keep"
+	ActionMove   PlanAction = "move" // organize: move to the item's destination (undoable)
 )
 
 // DedupeActions lists the actions a plan may take on duplicates.
-var DedupeActions = []DedupeAction{ActionTrash, ActionDelete, ActionReport}
+var DedupeActions = []PlanAction{ActionTrash, ActionDelete, ActionReport}
 
 // TrashDir is the directory of a root that trashed files move to, one subdirectory per job.
 const TrashDir = ".filefleet-trash"

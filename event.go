@@ -17,6 +17,10 @@ const (
 	EventError        EventType = "error" // a task failed and will be retried
 	// EventDuplicateDetected reports the duplicate groups a dedupe scan found.
 	EventDuplicateDetected EventType = "duplicate_detected"
+	// EventOrganizeProgress and EventOrganizeComplete follow organize jobs (the File Organizer
+	// seed's names), beside the generic job events.
+	EventOrganizeProgress EventType = "organize_progress"
+	EventOrganizeComplete EventType = "organize_complete"
 )
 
 // Terminal reports whether t is the last event of a job.

@@ -19,13 +19,20 @@ const (
 	// They are started through /dedupe/execute and /dedupe/undo, not POST /jobs.
 	JobTypeDedupeExecute JobType = "dedupe_execute"
 	JobTypeDedupeUndo    JobType = "dedupe_undo"
+	// JobTypeOrganize refreshes the catalog of a directory for organizing (scan, then EXIF dates
+	// of images) and, given a methodology, stores a plan of moves awaiting approval.
+	JobTypeOrganize JobType = "organize"
+	// JobTypeOrganizeExecute carries out an approved organize plan; JobTypeOrganizeUndo moves
+	// the files back. Started through /organize/execute and /organize/undo.
+	JobTypeOrganizeExecute JobType = "organize_execute"
+	JobTypeOrganizeUndo    JobType = "organize_undo"
 )
 
 // JobTypes lists the job types POST /jobs takes.
-var JobTypes = []JobType{JobTypeScan, JobTypeNoop, JobTypeHash, JobTypeDedupe}
+var JobTypes = []JobType{JobTypeScan, JobTypeNoop, JobTypeHash, JobTypeDedupe, JobTypeOrganize}
 
 // AllJobTypes lists every job type, for filters.
-var AllJobTypes = append(JobTypes, JobTypeDedupeExecute, JobTypeDedupeUndo)
+var AllJobTypes = append(JobTypes, JobTypeDedupeExecute, JobTypeDedupeUndo, JobTypeOrganizeExecute, JobTypeOrganizeUndo)
 
 // Valid reports whether t is a known job type.
 func (t JobType) Valid() bool {
@@ -36,6 +43,9 @@ func (t JobType) Valid() bool {
 	}
 	return false
 }
+
+// Undoes reports whether t undoes a plan (dedupe_undo, organize_undo).
+func (t JobType) Undoes() bool { return t == JobTypeDedupeUndo || t == JobTypeOrganizeUndo }
 
 // JobState is a job's status.
 type JobState string

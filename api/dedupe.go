@@ -106,7 +106,7 @@ func (a *API) plan(c *gin.Context, req planRequest) (*store.Plan, error) {
 		}
 		return store.PlanOfJob(c.Request.Context(), a.db, req.JobID)
 	}
-	return nil, filefleet.Errorf(filefleet.EINVALID, "name the plan: plan_id, or the job_id of its dedupe scan")
+	return nil, filefleet.Errorf(filefleet.EINVALID, "name the plan: plan_id, or the job_id of the scan it was made from")
 }
 
 // dedupeExecute approves a plan and starts the job that carries it out (dedupeUndo: undoes it).
@@ -119,7 +119,15 @@ func (a *API) applyPlan(c *gin.Context, undo bool) {
 		a.fail(c, err)
 		return
 	}
+	a.startPlan(c, req, store.PlanKindDedupe, undo)
+}
+
+// startPlan starts the job that executes (or undoes) the plan of kind req names: 202.
+func (a *API) startPlan(c *gin.Context, req planRequest, kind string, undo bool) {
 	plan, err := a.plan(c, req)
+	if err == nil && plan.Kind != kind {
+		err = filefleet.Errorf(filefleet.EUNPROCESSABLE, "plan %s is a %s plan; use the /%s endpoints", plan.ID, plan.Kind, plan.Kind)
+	}
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -140,6 +148,11 @@ func (a *API) getPlan(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.showPlan(c, plan, nil)
+}
+
+// showPlan answers with a plan, its journal and counts per action and state.
+func (a *API) showPlan(c *gin.Context, plan *store.Plan, meta gin.H) {
 	items, err := store.PlanItems(c.Request.Context(), a.db, plan.ID, nil)
 	if err != nil {
 		a.fail(c, err)
@@ -150,7 +163,11 @@ func (a *API) getPlan(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	ok(c, http.StatusOK, gin.H{"plan": plan, "counts": counts, "items": items}, gin.H{"total": len(items)})
+	if meta == nil {
+		meta = gin.H{}
+	}
+	meta["total"] = len(items)
+	ok(c, http.StatusOK, gin.H{"plan": plan, "counts": counts, "items": items}, meta)
 }
 
 // dedupeGroups lists the groups a dedupe scan found.

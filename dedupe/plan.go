@@ -12,10 +12,10 @@ import (
 
 // Params choose the plan.
 type Params struct {
-	Keep            filefleet.KeepPolicy   `json:"keep"`
-	Action          filefleet.DedupeAction `json:"action"`
-	PreferredRoot   string                 `json:"preferred_root,omitempty"`
-	PreferredPrefix string                 `json:"preferred_prefix,omitempty"`
+	Keep            filefleet.KeepPolicy `json:"keep"`
+	Action          filefleet.PlanAction `json:"action"`
+	PreferredRoot   string               `json:"preferred_root,omitempty"`
+	PreferredPrefix string               `json:"preferred_prefix,omitempty"`
 }
 
 // Validate checks p, filling in the defaults (keep oldest, action trash).

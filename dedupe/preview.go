@@ -50,7 +50,7 @@ func Preview(ctx context.Context, db *sqlx.DB, jobID string, p Params) (*store.P
 		}
 	}
 	params, _ := json.Marshal(p)
-	plan := &store.Plan{ID: uuid.NewString(), Kind: "dedupe", JobID: jobID, Status: filefleet.PlanAwaitingApproval, Params: params}
+	plan := &store.Plan{ID: uuid.NewString(), Kind: store.PlanKindDedupe, JobID: &jobID, Status: filefleet.PlanAwaitingApproval, Params: params}
 	err = store.InTx(ctx, db, func(tx *sqlx.Tx) error { return store.CreatePlan(ctx, tx, *plan, items) })
 	if err != nil {
 		return nil, nil, err

@@ -373,10 +373,13 @@ func TestDedupeBadInput(t *testing.T) {
 }
 
 // tree returns the content of every file of a backend by path.
-func tree(t *testing.T, b storage.Backend) map[string][]byte {
+func tree(t *testing.T, b storage.Backend) map[string][]byte { return treeUnder(t, b, "") }
+
+// treeUnder returns the content of every file below dir of a backend by path.
+func treeUnder(t *testing.T, b storage.Backend, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	require.NoError(t, storage.Walk(context.Background(), b, "", 1000, func(e storage.Entry) error {
+	require.NoError(t, storage.Walk(context.Background(), b, dir, 1000, func(e storage.Entry) error {
 		if e.IsDir {
 			return nil
 		}

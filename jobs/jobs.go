@@ -48,6 +48,9 @@ type SubmitParams struct {
 	Roots []string             `json:"roots,omitempty"`
 	Paths []string             `json:"paths,omitempty"`
 	Algos []filefleet.HashAlgo `json:"algorithms,omitempty"` // hash jobs: beside blake3
+	// Organize jobs: the plan to make once the catalog is fresh (organize.Request as JSON:
+	// methodology, target_root...); none: the job only refreshes the catalog.
+	Organize json.RawMessage `json:"organize,omitempty"`
 
 	// Set by the scheduler: the job's ID (deterministic per schedule and tick, so a tick
 	// submitted twice is refused) and its schedule.
@@ -124,6 +127,8 @@ func (s *Service) prepare(ctx context.Context, p SubmitParams, roots map[string]
 	case filefleet.JobTypeScan:
 	case filefleet.JobTypeHash, filefleet.JobTypeDedupe:
 		return s.prepareStaged(ctx, nj, p, roots)
+	case filefleet.JobTypeOrganize:
+		return s.prepareOrganize(ctx, nj, p, roots)
 	case "":
 		return nj, filefleet.Errorf(filefleet.EINVALID, "job type is required (one of %v)", filefleet.JobTypes)
 	default:

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/organize"
 	"github.com/filefleet/filefleet/store"
 	"github.com/filefleet/filefleet/tasks"
 )
@@ -84,15 +85,22 @@ func (s *Service) SubmitPlan(ctx context.Context, planID string, undo bool) (*fi
 		return nil, err
 	}
 	typ, from, to, column := filefleet.JobTypeDedupeExecute, filefleet.PlanAwaitingApproval, filefleet.PlanExecuting, "exec_job_id"
+	if plan.Kind == store.PlanKindOrganize {
+		typ = filefleet.JobTypeOrganizeExecute
+	}
 	if undo {
-		var p struct {
-			Action filefleet.DedupeAction `json:"action"`
-		}
-		_ = json.Unmarshal(plan.Params, &p)
-		if p.Action != filefleet.ActionTrash {
-			return nil, filefleet.Errorf(filefleet.ECONFLICT, "plan %s %ss its duplicates; only trash plans can be undone", planID, p.Action)
-		}
 		typ, from, to, column = filefleet.JobTypeDedupeUndo, filefleet.PlanExecuted, filefleet.PlanUndoing, "undo_job_id"
+		if plan.Kind == store.PlanKindOrganize {
+			typ = filefleet.JobTypeOrganizeUndo
+		} else {
+			var p struct {
+				Action filefleet.PlanAction `json:"action"`
+			}
+			_ = json.Unmarshal(plan.Params, &p)
+			if p.Action != filefleet.ActionTrash {
+				return nil, filefleet.Errorf(filefleet.ECONFLICT, "plan %s %ss its duplicates; only trash plans can be undone", planID, p.Action)
+			}
+		}
 	}
 	if plan.Status != from {
 		return nil, filefleet.Errorf(filefleet.ECONFLICT, "plan %s is %s, not %s", planID, plan.Status, from)
@@ -120,4 +128,36 @@ func (s *Service) SubmitPlan(ctx context.Context, planID string, undo bool) (*fi
 		return nil, err
 	}
 	return store.GetJob(ctx, s.DB, nj.ID)
+}
+
+// prepareOrganize validates an organize job: one directory of one root (root + prefix, or one
+// "<root>/<dir>" path) and, optionally, the plan to make once its catalog is fresh.
+func (s *Service) prepareOrganize(ctx context.Context, nj store.NewJob, p SubmitParams, roots map[string]*filefleet.Root) (store.NewJob, error) {
+	nj, err := s.prepareStaged(ctx, nj, p, roots)
+	if err != nil {
+		return nj, err
+	}
+	var params tasks.StagedParams
+	if err := json.Unmarshal(nj.Params, &params); err != nil {
+		return nj, err
+	}
+	if len(params.Scopes) != 1 {
+		return nj, filefleet.Errorf(filefleet.EINVALID, "an organize job covers one directory of one root, not %d", len(params.Scopes))
+	}
+	if len(p.Organize) > 0 {
+		var req organize.Request
+		if err := json.Unmarshal(p.Organize, &req); err != nil {
+			return nj, filefleet.Errorf(filefleet.EINVALID, "organize: %v", err)
+		}
+		req.Root, req.Path = params.Scopes[0].Root, params.Scopes[0].Prefix
+		if err := req.Validate(); err != nil {
+			return nj, err
+		}
+		if _, err := s.scope(ctx, req.TargetRoot, req.TargetPath, roots); err != nil {
+			return nj, err
+		}
+		params.Organize, _ = json.Marshal(req)
+	}
+	nj.Params, _ = json.Marshal(params)
+	return nj, nil
 }

@@ -26,6 +26,7 @@ type ScannedFile struct {
 // paths are inserted, known ones updated (updated_at changes only when size, mtime or etag do)
 // and undeleted. Content hashes of a file whose size, mtime or etag changed are cleared. An
 // ETag of 32 hex digits (a single-part S3 upload) is the content's MD5 and is kept as such.
+// EXIF dates of a changed file are cleared too.
 func UpsertFiles(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, files []ScannedFile) error {
 	if len(files) == 0 {
 		return nil
@@ -55,6 +56,8 @@ func UpsertFiles(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, f
 			hash_blake3 = CASE WHEN `+unchanged+` THEN files.hash_blake3 END,
 			hash_sha256 = CASE WHEN `+unchanged+` THEN files.hash_sha256 END,
 			hash_md5 = coalesce(EXCLUDED.hash_md5, CASE WHEN `+unchanged+` THEN files.hash_md5 END),
+			exif_read = `+unchanged+` AND files.exif_read,
+			taken_at = CASE WHEN `+unchanged+` THEN files.taken_at END,
 			scan_gen = greatest(files.scan_gen, EXCLUDED.scan_gen),
 			updated_at = CASE WHEN files.deleted OR files.size <> EXCLUDED.size OR files.mtime <> EXCLUDED.mtime
 				OR files.etag <> EXCLUDED.etag THEN now() ELSE files.updated_at END`,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -11,11 +12,17 @@ import (
 	"github.com/filefleet/filefleet"
 )
 
+// Plan kinds: what a stored plan does.
+const (
+	PlanKindDedupe   = "dedupe"
+	PlanKindOrganize = "organize"
+)
+
 // Plan is a stored plan of destructive work.
 type Plan struct {
 	ID        string              `json:"plan_id" db:"id"`
 	Kind      string              `json:"kind" db:"kind"`
-	JobID     string              `json:"job_id" db:"job_id"`
+	JobID     *string             `json:"job_id,omitempty" db:"job_id"` // the scan it plans from, if any
 	Status    filefleet.PlanState `json:"status" db:"status"`
 	Params    json.RawMessage     `json:"params" db:"params"`
 	ExecJobID *string             `json:"execute_job_id,omitempty" db:"exec_job_id"`
@@ -23,21 +30,26 @@ type Plan struct {
 	CreatedAt time.Time           `json:"created_at" db:"created_at"`
 }
 
-// PlanItem is one file of a plan and its journal state.
+// PlanItem is one file of a plan and its journal state. Dedupe items form groups (one file
+// kept, the others trashed, deleted or reported); organize items move a file to DstRoot/DstPath
+// and come in groups too, batches carried out by one task.
 type PlanItem struct {
-	Seq       int                    `json:"seq" db:"seq"`
-	GroupID   int64                  `json:"group_id" db:"group_id"`
-	Action    filefleet.DedupeAction `json:"action" db:"action"`
-	RootID    int64                  `json:"-" db:"root_id"`
-	Root      string                 `json:"root" db:"root_name"`
-	Path      string                 `json:"path" db:"path"`
-	Size      int64                  `json:"size" db:"size"`
-	ModTime   time.Time              `json:"modified_at" db:"mtime"`
-	Hash      []byte                 `json:"-" db:"hash"`
-	KeepSeq   int                    `json:"keep_seq" db:"keep_seq"`
-	TrashPath string                 `json:"trash_path,omitempty" db:"trash_path"`
-	State     filefleet.ItemState    `json:"state" db:"state"`
-	Message   string                 `json:"message,omitempty" db:"message"`
+	Seq       int                  `json:"seq" db:"seq"`
+	GroupID   int64                `json:"group_id" db:"group_id"`
+	Action    filefleet.PlanAction `json:"action" db:"action"`
+	RootID    int64                `json:"-" db:"root_id"`
+	Root      string               `json:"root" db:"root_name"`
+	Path      string               `json:"path" db:"path"`
+	Size      int64                `json:"size" db:"size"`
+	ModTime   time.Time            `json:"modified_at" db:"mtime"`
+	Hash      []byte               `json:"-" db:"hash"`
+	KeepSeq   int                  `json:"keep_seq" db:"keep_seq"`
+	TrashPath string               `json:"trash_path,omitempty" db:"trash_path"`
+	DstRootID *int64               `json:"-" db:"dst_root_id"`
+	DstRoot   *string              `json:"dst_root,omitempty" db:"dst_root_name"`
+	DstPath   string               `json:"dst_path,omitempty" db:"dst_path"`
+	State     filefleet.ItemState  `json:"state" db:"state"`
+	Message   string               `json:"message,omitempty" db:"message"`
 }
 
 // CreatePlan stores a plan awaiting approval with its items.
@@ -52,15 +64,21 @@ func CreatePlan(ctx context.Context, q sqlx.ExtContext, p Plan, items []PlanItem
 	groups, roots, sizes := make([]int64, n), make([]int64, n), make([]int64, n)
 	actions, paths, mtimes := make([]string, n), make([]string, n), make([]string, n)
 	hashes := make([][]byte, n)
+	dstRoots, dstPaths := make([]sql.NullInt64, n), make([]string, n)
 	for i, it := range items {
 		seqs[i], keeps[i], groups[i], roots[i], sizes[i] = int64(it.Seq), int64(it.KeepSeq), it.GroupID, it.RootID, it.Size
 		actions[i], paths[i], mtimes[i], hashes[i] = string(it.Action), it.Path, it.ModTime.UTC().Format(time.RFC3339Nano), it.Hash
+		if it.DstRootID != nil {
+			dstRoots[i] = sql.NullInt64{Int64: *it.DstRootID, Valid: true}
+		}
+		dstPaths[i] = it.DstPath
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO plan_items (plan_id, seq, group_id, action, root_id, path, size, mtime, hash, keep_seq)
+	_, err = q.ExecContext(ctx, `INSERT INTO plan_items (plan_id, seq, group_id, action, root_id, path, size, mtime, hash,
+			keep_seq, dst_root_id, dst_path)
 		SELECT $1, u.* FROM unnest($2::int[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[],
-			$8::timestamptz[], $9::bytea[], $10::int[]) AS u`,
+			$8::timestamptz[], $9::bytea[], $10::int[], $11::bigint[], $12::text[]) AS u`,
 		p.ID, pq.Array(seqs), pq.Array(groups), pq.Array(actions), pq.Array(roots), pq.Array(paths), pq.Array(sizes),
-		pq.Array(mtimes), pq.ByteaArray(hashes), pq.Array(keeps))
+		pq.Array(mtimes), pq.ByteaArray(hashes), pq.Array(keeps), pq.Array(dstRoots), pq.Array(dstPaths))
 	return translate(err, "create plan items")
 }
 
@@ -81,7 +99,7 @@ func PlanOfJob(ctx context.Context, q sqlx.QueryerContext, jobID string) (*Plan,
 	err := sqlx.GetContext(ctx, q, &id, `SELECT id FROM plans WHERE job_id = $1 OR exec_job_id = $1 OR undo_job_id = $1
 		ORDER BY created_at DESC LIMIT 1`, jobID)
 	if filefleet.ErrorCode(translate(err, "")) == filefleet.ENOTFOUND {
-		return nil, filefleet.Errorf(filefleet.ENOTFOUND, "job %s has no plan; make one with POST /api/v1/dedupe/preview", jobID)
+		return nil, filefleet.Errorf(filefleet.ENOTFOUND, "job %s has no plan; make one with POST /api/v1/dedupe/preview or /api/v1/organize/preview", jobID)
 	} else if err != nil {
 		return nil, translate(err, "plan of job")
 	}
@@ -108,13 +126,13 @@ func MovePlan(ctx context.Context, q sqlx.ExecerContext, id string, from []filef
 }
 
 const itemColumns = `i.seq, i.group_id, i.action, i.root_id, r.name AS root_name, i.path, i.size, i.mtime, i.hash,
-	i.keep_seq, i.trash_path, i.state, i.message`
+	i.keep_seq, i.trash_path, i.dst_root_id, d.name AS dst_root_name, i.dst_path, i.state, i.message`
 
 // PlanItems returns the items of a plan, of the given groups (all when nil), in group and seq order.
 func PlanItems(ctx context.Context, q sqlx.QueryerContext, planID string, groups []int64) ([]PlanItem, error) {
 	var items []PlanItem
 	err := sqlx.SelectContext(ctx, q, &items, `SELECT `+itemColumns+` FROM plan_items i JOIN roots r ON r.id = i.root_id
-		WHERE i.plan_id = $1 AND ($2::bigint[] IS NULL OR i.group_id = ANY($2)) ORDER BY i.group_id, i.seq`,
+		LEFT JOIN roots d ON d.id = i.dst_root_id WHERE i.plan_id = $1 AND ($2::bigint[] IS NULL OR i.group_id = ANY($2)) ORDER BY i.group_id, i.seq`,
 		planID, pq.Array(groups))
 	return items, translate(err, "plan items")
 }
@@ -131,6 +149,13 @@ func JournalItem(ctx context.Context, q sqlx.ExecerContext, planID string, seq i
 	_, err := q.ExecContext(ctx, `UPDATE plan_items SET state = $3, trash_path = CASE WHEN $4 = '' THEN trash_path ELSE $4 END,
 		message = $5 WHERE plan_id = $1 AND seq = $2`, planID, seq, state, trashPath, message)
 	return translate(err, "journal item")
+}
+
+// JournalMove records the state of an organize item and the destination path it moves to.
+func JournalMove(ctx context.Context, q sqlx.ExecerContext, planID string, seq int, state filefleet.ItemState, dstPath, message string) error {
+	_, err := q.ExecContext(ctx, `UPDATE plan_items SET state = $3, dst_path = $4, message = $5 WHERE plan_id = $1 AND seq = $2`,
+		planID, seq, state, dstPath, message)
+	return translate(err, "journal move")
 }
 
 // PlanCounts counts a plan's items by action and state ("trash/done": 3...).

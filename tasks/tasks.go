@@ -24,6 +24,7 @@ const (
 	TypeStage     = "job:stage"
 	TypeHashFiles = "hash:files" // hash a batch of catalog files
 	TypePlanApply = "plan:apply" // carry out (or undo) a batch of a plan's groups
+	TypeExifFiles = "exif:files" // read the EXIF dates of a batch of images
 )
 
 // Queues with their priority weights.
@@ -67,15 +68,24 @@ type StagedParams struct {
 	Generation int64                `json:"generation"` // of the scan that refreshes the catalog first
 	Algos      []filefleet.HashAlgo `json:"algos,omitempty"`
 	PlanID     string               `json:"plan_id,omitempty"` // dedupe_execute, dedupe_undo
+	// Organize is the preview request an organize job plans with once its catalog is fresh
+	// (organize.Request as JSON); none: the job only refreshes the catalog.
+	Organize json.RawMessage `json:"organize,omitempty"`
 }
 
 // Stages lists the stages of a multi-stage job type, in order.
 var Stages = map[filefleet.JobType][]string{
-	filefleet.JobTypeHash:          {StageScan, store.StageAll},
-	filefleet.JobTypeDedupe:        {StageScan, store.StagePartial, store.StageFull},
-	filefleet.JobTypeDedupeExecute: {StageApply},
-	filefleet.JobTypeDedupeUndo:    {StageApply},
+	filefleet.JobTypeHash:            {StageScan, store.StageAll},
+	filefleet.JobTypeDedupe:          {StageScan, store.StagePartial, store.StageFull},
+	filefleet.JobTypeDedupeExecute:   {StageApply},
+	filefleet.JobTypeDedupeUndo:      {StageApply},
+	filefleet.JobTypeOrganize:        {StageScan, StageExif},
+	filefleet.JobTypeOrganizeExecute: {StageApply},
+	filefleet.JobTypeOrganizeUndo:    {StageApply},
 }
+
+// StageExif reads the EXIF dates of images (organize jobs), for by_date and date rules.
+const StageExif = "exif"
 
 // StageApply carries out (or undoes) a plan, group by group.
 const StageApply = "apply"
@@ -105,7 +115,8 @@ type StagePayload struct {
 }
 
 // HashFilesPayload is the payload of TypeHashFiles: Files to hash for Stage (store.StageAll,
-// StagePartial or StageFull), with Algos beside BLAKE3.
+// StagePartial or StageFull), with Algos beside BLAKE3. TypeExifFiles takes it too (Stage
+// StageExif: Files are images).
 type HashFilesPayload struct {
 	Header
 	Stage string               `json:"stage"`

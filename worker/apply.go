@@ -68,7 +68,10 @@ func (w *Worker) handlePlanApply(ctx context.Context, t *asynq.Task) error {
 	var c completion
 	err = store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		c, err = w.finishUnit(ctx, tx, p.Header, files, 0, w.onLast(ctx, job, tasks.StageApply, nil))
-		return err
+		if err != nil {
+			return err
+		}
+		return organizeProgress(ctx, tx, job, &c)
 	})
 	if err != nil {
 		return err
@@ -78,6 +81,9 @@ func (w *Worker) handlePlanApply(ctx context.Context, t *asynq.Task) error {
 
 // applyGroup carries out or undoes one group; it returns how many files it changed.
 func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []store.PlanItem, undo bool) (int64, error) {
+	if items[0].Action == filefleet.ActionMove {
+		return w.moveGroup(ctx, planID, items, undo)
+	}
 	if undo {
 		return w.undoGroup(ctx, planID, items)
 	}

@@ -91,16 +91,31 @@ func (w *Worker) result(ctx context.Context, tx *sqlx.Tx, job *filefleet.Job, pa
 		}
 		c.events = append(c.events, ev)
 		return res, err
-	case filefleet.JobTypeDedupeExecute, filefleet.JobTypeDedupeUndo:
+	case filefleet.JobTypeOrganize:
+		return w.organizeResult(ctx, tx, job, params, counters)
+	case filefleet.JobTypeDedupeExecute, filefleet.JobTypeDedupeUndo, filefleet.JobTypeOrganizeExecute, filefleet.JobTypeOrganizeUndo:
 		from, to := filefleet.PlanExecuting, filefleet.PlanExecuted
-		if job.Type == filefleet.JobTypeDedupeUndo {
+		if job.Type.Undoes() {
 			from, to = filefleet.PlanUndoing, filefleet.PlanUndone
 		}
 		if err := store.MovePlan(ctx, tx, params.PlanID, []filefleet.PlanState{from}, to, "", ""); err != nil {
 			return nil, err
 		}
 		counts, err := store.PlanCounts(ctx, tx, params.PlanID)
-		return map[string]any{"plan_id": params.PlanID, "items": counts}, err
+		if err != nil {
+			return nil, err
+		}
+		res := map[string]any{"plan_id": params.PlanID, "items": counts}
+		if job.Type == filefleet.JobTypeOrganizeExecute || job.Type == filefleet.JobTypeOrganizeUndo {
+			ev := filefleet.Event{JobID: job.ID, Type: filefleet.EventOrganizeComplete, Status: filefleet.JobStateRunning,
+				Stage: tasks.StageApply, Percent: 100, Message: fmt.Sprintf("plan %s: %v", params.PlanID, counts)}
+			ev.Data, _ = json.Marshal(res)
+			if err := store.AddEvent(ctx, tx, &ev); err != nil {
+				return nil, err
+			}
+			c.events = append(c.events, ev)
+		}
+		return res, nil
 	}
 	return nil, fmt.Errorf("job type %s has no stages", job.Type)
 }
@@ -124,7 +139,9 @@ func (w *Worker) handleStage(ctx context.Context, t *asynq.Task) error {
 	case store.StageAll, store.StagePartial, store.StageFull:
 		units, err = w.hashUnits(ctx, job.ID, p.Stage, params)
 	case tasks.StageApply:
-		units, err = applyUnits(ctx, w.db, job.ID, params, job.Type == filefleet.JobTypeDedupeUndo)
+		units, err = applyUnits(ctx, w.db, job.ID, params, job.Type.Undoes())
+	case tasks.StageExif:
+		units, err = w.exifUnits(ctx, job.ID, params)
 	default:
 		return fmt.Errorf("unknown stage %q: %w", p.Stage, asynq.SkipRetry)
 	}

@@ -126,6 +126,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	mux.HandleFunc(tasks.TypeStage, w.handleStage)
 	mux.HandleFunc(tasks.TypeHashFiles, w.handleHashFiles)
 	mux.HandleFunc(tasks.TypePlanApply, w.handlePlanApply)
+	mux.HandleFunc(tasks.TypeExifFiles, w.handleExifFiles)
 	gctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	w.stop = stop
 	go w.groupCommit(gctx)

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/jobs"
+	"github.com/filefleet/filefleet/organize"
+	"github.com/filefleet/filefleet/store"
+)
+
+// organizeRequest is the body of POST /organize/scan and /organize/preview. Without root,
+// path names "<root>/<dir>", as in the File Organizer seed's {"path": "/documents"}.
+type organizeRequest struct {
+	organize.Request
+	JobID  string `json:"job_id,omitempty"` // preview: the organize job whose directory to plan
+	DryRun bool   `json:"dry_run,omitempty"` // scan: accepted as in the seed; a plan always awaits approval
+}
+
+// resolve fills root and path from a "<root>/<dir>" path.
+func (r *organizeRequest) resolve() {
+	if r.Root == "" {
+		r.Root, r.Path, _ = strings.Cut(strings.TrimPrefix(r.Path, "/"), "/")
+	}
+}
+
+// organizeScan starts an organize job: a scan of the directory, the EXIF dates of its images
+// and, given a methodology, a plan awaiting approval. 202 with the job.
+func (a *API) organizeScan(c *gin.Context) {
+	var req organizeRequest
+	if err := bindJSON(c, &req); err != nil {
+		a.fail(c, err)
+		return
+	}
+	req.resolve()
+	p := jobs.SubmitParams{Type: filefleet.JobTypeOrganize, Root: req.Root, Prefix: req.Path}
+	if req.Methodology != "" {
+		p.Organize, _ = json.Marshal(req.Request)
+	}
+	job, err := a.jobs.Submit(c.Request.Context(), p)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/organize/status/"+job.ID)
+	ok(c, http.StatusAccepted, job, nil)
+}
+
+// previewMovesMax is how many moves the preview response lists; the plan holds them all.
+const previewMovesMax = 1000
+
+// plannedMove is one move as preview shows it.
+type plannedMove struct {
+	Src string `json:"src"`
+	Dst string `json:"dst"`
+}
+
+// organizePreview plans a directory from the catalog (refreshed by an organize job, whose
+// job_id may name the directory) and stores the plan: 201 with its summary and first moves.
+func (a *API) organizePreview(c *gin.Context) {
+	var req organizeRequest
+	if err := bindJSON(c, &req); err != nil {
+		a.fail(c, err)
+		return
+	}
+	var jobID *string
+	if req.JobID != "" {
+		job, err := a.organizeJob(c, req.JobID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		if req.Root == "" && req.Path == "" {
+			var params struct {
+				Scopes []store.Scope `json:"scopes"`
+			}
+			_ = json.Unmarshal(job.Params, &params)
+			req.Root, req.Path = params.Scopes[0].Root, params.Scopes[0].Prefix
+		}
+		jobID = &job.ID
+	}
+	req.resolve()
+	if err := req.Validate(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	plan, sum, err := organize.Preview(c.Request.Context(), a.db, jobID, req.Request)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	items, err := store.PlanItems(c.Request.Context(), a.db, plan.ID, nil)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	moves := make([]plannedMove, 0, min(len(items), previewMovesMax))
+	for _, it := range items[:min(len(items), previewMovesMax)] {
+		moves = append(moves, plannedMove{Src: it.Path, Dst: it.DstPath})
+	}
+	ok(c, http.StatusCreated, gin.H{"plan_id": plan.ID, "job_id": plan.JobID, "status": plan.Status,
+		"params": plan.Params, "summary": sum, "moves": moves},
+		gin.H{"moves_shown": len(moves), "moves_total": len(items)})
+}
+
+// organizeJob loads an organize job by id: 422 for another kind of job.
+func (a *API) organizeJob(c *gin.Context, id string) (*filefleet.Job, error) {
+	if err := validID("job_id", id); err != nil {
+		return nil, err
+	}
+	job, err := store.GetJob(c.Request.Context(), a.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if job.Type != filefleet.JobTypeOrganize {
+		return nil, filefleet.Errorf(filefleet.EUNPROCESSABLE, "job %s is a %s job, not an organize job", id, job.Type)
+	}
+	return job, nil
+}
+
+// executeRequest is the body of POST /organize/execute.
+type executeRequest struct {
+	planRequest
+	DryRun bool `json:"dry_run"` // show what execute would do, change nothing
+}
+
+// organizeExecute approves a plan and starts the job that carries it out; with dry_run it
+// only shows the plan.
+func (a *API) organizeExecute(c *gin.Context) {
+	var req executeRequest
+	if err := bindJSON(c, &req); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if !req.DryRun {
+		a.startPlan(c, req.planRequest, store.PlanKindOrganize, false)
+		return
+	}
+	plan, err := a.plan(c, req.planRequest)
+	if err == nil && plan.Kind != store.PlanKindOrganize {
+		err = filefleet.Errorf(filefleet.EUNPROCESSABLE, "plan %s is a %s plan, not an organize plan", plan.ID, plan.Kind)
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.showPlan(c, plan, gin.H{"dry_run": true})
+}
+
+// organizeUndo starts the job that moves an executed plan's files back.
+func (a *API) organizeUndo(c *gin.Context) {
+	var req planRequest
+	if err := bindJSON(c, &req); err != nil {
+		a.fail(c, err)
+		return
+	}
+	a.startPlan(c, req, store.PlanKindOrganize, true)
+}
+
+// organizeStatus shows an organize job, or the execute or undo job of an organize plan, with
+// the plan's journal counts.
+func (a *API) organizeStatus(c *gin.Context) {
+	id := c.Param("job_id")
+	if err := validID("job_id", id); err != nil {
+		a.fail(c, err)
+		return
+	}
+	job, err := store.GetJob(c.Request.Context(), a.db, id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	data := gin.H{"job_id": job.ID, "type": job.Type, "status": job.Status, "progress": job.Progress.Percent(),
+		"job": job}
+	plan, err := store.PlanOfJob(c.Request.Context(), a.db, id)
+	switch {
+	case err == nil:
+		counts, err := store.PlanCounts(c.Request.Context(), a.db, plan.ID)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		data["plan"], data["counts"] = plan, counts
+	case filefleet.ErrorCode(err) != filefleet.ENOTFOUND:
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, data, nil)
+}
