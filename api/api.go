@@ -133,6 +133,7 @@ func (a *API) Handler() http.Handler {
 	timed.GET("/stats/duplicates/groups", a.duplicateGroupStats)
 	v1.GET("/jobs/:id/events", a.jobEvents)
 	v1.GET("/events", a.allEvents)
+	v1.GET("/ws/:client_id", a.websocket)
 	return r
 }
 

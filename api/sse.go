@@ -78,31 +78,70 @@ func lastEventID(c *gin.Context) (int64, error) {
 	return n, nil
 }
 
-// relay publishes to one connection's stream: stored events after `after`, then live ones.
-// For a job stream it ends the response after the job's terminal event.
+// relay publishes to one connection's stream what follow reads, keeping it alive with
+// comments. It ends the response when follow returns, except when the client has gone.
 func (a *API) relay(ctx context.Context, streamID, jobID string, after int64, sub *events.Subscription, subscribed <-chan struct{}) {
 	select {
 	case <-subscribed:
 	case <-ctx.Done():
 		return
 	}
-	replayed := map[int64]bool{}
-	send := func(ev filefleet.Event) (end bool) {
+	send := func(ev filefleet.Event) error {
 		data, _ := json.Marshal(ev)
 		a.sse.Publish(streamID, &sse.Event{ID: []byte(strconv.FormatInt(ev.ID, 10)), Event: []byte(ev.Type), Data: data})
-		return jobID != "" && ev.Type.Terminal()
+		return nil
 	}
-	finish := func() { a.sse.Publish(streamID, &sse.Event{}) } // an empty event ends the response
+	keepAlive := func() error {
+		a.sse.Publish(streamID, &sse.Event{Comment: []byte("keep-alive")})
+		return nil
+	}
+	_, err := a.follow(ctx, followParams{JobID: jobID, After: after, Sub: sub, Send: send,
+		KeepAlive: keepAlive, KeepAliveEvery: a.cfg.KeepAlive})
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("event replay failed", "job_id", jobID, "err", err)
+	}
+	if ctx.Err() == nil {
+		a.sse.Publish(streamID, &sse.Event{}) // an empty event ends the response
+	}
+}
+
+// followParams says which events follow reads and where it sends them.
+type followParams struct {
+	JobID          string               // "" for the events of every job
+	After          int64                // replay the stored events with a greater id
+	Sub            *events.Subscription // taken before the call, so no event falls between replay and it
+	Send           func(filefleet.Event) error
+	KeepAlive      func() error // called every KeepAliveEvery; nil for none
+	KeepAliveEvery time.Duration
+}
+
+// follow sends a stream's events to p.Send in order of id and each once: first the stored
+// events after p.After from PostgreSQL, then live ones from p.Sub, skipping those replayed.
+// Shared by the SSE and WebSocket streams.
+//
+// It returns done = true after a job stream's terminal event (or, for a job that ended before
+// it subscribed, after the last stored one). It returns done = false and a nil error when
+// p.Sub ends (the client lagged or the API stops: the client resumes from the last id it got)
+// or ctx ends; and the error of a failed replay, Send or KeepAlive.
+func (a *API) follow(ctx context.Context, p followParams) (done bool, err error) {
+	after := p.After
+	replayed := map[int64]bool{}
+	send := func(ev filefleet.Event) (end bool, err error) {
+		if err := p.Send(ev); err != nil {
+			return false, err
+		}
+		return p.JobID != "" && ev.Type.Terminal(), nil
+	}
 	replay := func() (end bool, err error) {
 		for {
-			evs, err := store.ListEvents(ctx, a.db, jobID, after, replayPage)
+			evs, err := store.ListEvents(ctx, a.db, p.JobID, after, replayPage)
 			if err != nil {
 				return false, err
 			}
 			for _, ev := range evs {
 				replayed[ev.ID], after = true, ev.ID
-				if send(ev) {
-					return true, nil
+				if end, err := send(ev); end || err != nil {
+					return end, err
 				}
 			}
 			if len(evs) < replayPage {
@@ -110,44 +149,44 @@ func (a *API) relay(ctx context.Context, streamID, jobID string, after int64, su
 			}
 		}
 	}
-	end, err := replay()
-	if err == nil && !end && jobID != "" {
+	if done, err = replay(); done || err != nil {
+		return done, err
+	}
+	if p.JobID != "" {
 		// A job that finished before we subscribed has its terminal event stored by now.
-		var job *filefleet.Job
-		if job, err = store.GetJob(ctx, a.db, jobID); err == nil && job.Status.Terminal() {
-			if end, err = replay(); err == nil {
-				end = true
-			}
+		job, err := store.GetJob(ctx, a.db, p.JobID)
+		if err != nil {
+			return false, err
+		}
+		if job.Status.Terminal() {
+			_, err = replay()
+			return err == nil, err
 		}
 	}
-	if err != nil {
-		a.log.Warn("event replay failed", "job_id", jobID, "err", err)
-		end = true
+	var tick <-chan time.Time
+	if p.KeepAlive != nil {
+		t := time.NewTicker(p.KeepAliveEvery)
+		defer t.Stop()
+		tick = t.C
 	}
-	if end {
-		finish()
-		return
-	}
-	tick := time.NewTicker(a.cfg.KeepAlive)
-	defer tick.Stop()
 	for {
 		select {
-		case ev, open := <-sub.C:
-			if !open { // lagging or shutting down: the client reconnects with Last-Event-ID
-				finish()
-				return
+		case ev, open := <-p.Sub.C:
+			if !open {
+				return false, nil
 			}
 			if replayed[ev.ID] {
 				continue
 			}
-			if send(ev) {
-				finish()
-				return
+			if done, err = send(ev); done || err != nil {
+				return done, err
 			}
-		case <-tick.C:
-			a.sse.Publish(streamID, &sse.Event{Comment: []byte("keep-alive")})
+		case <-tick:
+			if err := p.KeepAlive(); err != nil {
+				return false, err
+			}
 		case <-ctx.Done():
-			return
+			return false, nil
 		}
 	}
 }
