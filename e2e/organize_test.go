@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"path"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -301,4 +304,88 @@ func TestOrganizeBadInput(t *testing.T) {
 	runPlanJob(t, s, "/api/v1/organize/execute", map[string]any{"plan_id": preview.PlanID})
 	r = s.Do(t, http.MethodPost, "/api/v1/organize/execute", map[string]any{"plan_id": preview.PlanID})
 	require.Equal(t, http.StatusConflict, r.Status, "a plan runs once: %s", r.Raw)
+}
+
+// TestOrganizeExecuteSurvivesSIGKILL kills the only worker while it executes a plan within a
+// MinIO root (copy, then delete) and another from a local root into MinIO (streamed copy,
+// verify, delete); a new worker finishes both jobs with the planned tree: every file once,
+// byte for byte.
+func TestOrganizeExecuteSurvivesSIGKILL(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	d := newDedupeRoots(t, s)
+	env := []string{"FILEFLEET_LOG_LEVEL=debug", "FILEFLEET_WORKER_CONCURRENCY=2"}
+	w1 := s.StartWorker(t, env...)
+	waitReady(t, w1)
+
+	const files = 300
+	exts := []string{"txt", "jpg", "pdf", "csv", "mp3"}
+	before := map[string][]byte{}
+	for i := range files {
+		data := randomBytes(16<<10 + i)
+		name := fmt.Sprintf("f%03d.%s", i, exts[i%len(exts)])
+		before["within/"+name] = data
+		d.put(t, "s3/within/"+name, data)
+		d.put(t, "disk/out/"+name, data)
+	}
+	var plans []string
+	for _, body := range []map[string]any{
+		{"root": "s3", "path": "within", "methodology": "by_extension"},
+		{"root": "disk", "path": "out", "methodology": "by_extension", "target_root": "s3", "target_path": "across"},
+	} {
+		r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", body)
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+		var scan filefleet.Job
+		r.Decode(t, &scan)
+		scan = waitJob(t, s, scan.ID, 2*time.Minute)
+		require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
+		var res organize.ScanResult
+		require.NoError(t, json.Unmarshal(scan.Result, &res))
+		require.Equal(t, files, res.Summary.Moves)
+		plans = append(plans, res.PlanID)
+	}
+	var execs []string
+	for _, id := range plans {
+		r := s.Do(t, http.MethodPost, "/api/v1/organize/execute", map[string]any{"plan_id": id})
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+		var started struct {
+			Job filefleet.Job `json:"job"`
+		}
+		r.Decode(t, &started)
+		execs = append(execs, started.Job.ID)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		done := int64(0)
+		for _, id := range plans {
+			done += getOrganizePlan(t, s, id).Counts["move/done"]
+		}
+		if done >= 60 {
+			require.Less(t, done, int64(2*files), "both plans finished before the worker could be killed")
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "execute made no progress: %s", w1.Output())
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGKILL))
+	w1.Cmd.Wait()
+
+	w2 := s.StartWorker(t, env...)
+	waitReady(t, w2)
+	for _, id := range execs {
+		j := waitJob(t, s, id, 4*time.Minute)
+		require.Equal(t, filefleet.JobStateSucceeded, j.Status, j.Error)
+	}
+	within, across := treeUnder(t, d.s3, "within"), treeUnder(t, d.s3, "across")
+	require.Len(t, within, files, "nothing lost or duplicated within the bucket")
+	require.Len(t, across, files, "nothing lost or duplicated across roots")
+	require.Empty(t, treeUnder(t, d.fs, "out"), "every file left the local root")
+	for p, data := range before {
+		name := path.Base(p)
+		ext := strings.TrimPrefix(path.Ext(name), ".")
+		require.True(t, bytes.Equal(data, within["within/"+ext+"/"+name]), "within: %s", name)
+		require.True(t, bytes.Equal(data, across["across/"+ext+"/"+name]), "across: %s", name)
+	}
+	for _, id := range plans {
+		require.Equal(t, map[string]int64{"move/done": files}, getOrganizePlan(t, s, id).Counts)
+	}
 }
