@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -17,7 +18,7 @@ import (
 // path names "<root>/<dir>", as in the File Organizer seed's {"path": "/documents"}.
 type organizeRequest struct {
 	organize.Request
-	JobID  string `json:"job_id,omitempty"` // preview: the organize job whose directory to plan
+	JobID  string `json:"job_id,omitempty"`  // preview: the organize job whose directory to plan
 	DryRun bool   `json:"dry_run,omitempty"` // scan: accepted as in the seed; a plan always awaits approval
 }
 
@@ -38,7 +39,7 @@ func (a *API) organizeScan(c *gin.Context) {
 	}
 	req.resolve()
 	p := jobs.SubmitParams{Type: filefleet.JobTypeOrganize, Root: req.Root, Prefix: req.Path}
-	if req.Methodology != "" {
+	if req.Methodology != "" || req.RuleSet != "" {
 		p.Organize, _ = json.Marshal(req.Request)
 	}
 	job, err := a.jobs.Submit(c.Request.Context(), p)
@@ -84,7 +85,7 @@ func (a *API) organizePreview(c *gin.Context) {
 		jobID = &job.ID
 	}
 	req.resolve()
-	if err := req.Validate(); err != nil {
+	if err := req.Prepare(c.Request.Context(), a.db); err != nil {
 		a.fail(c, err)
 		return
 	}
@@ -190,4 +191,78 @@ func (a *API) organizeStatus(c *gin.Context) {
 		return
 	}
 	ok(c, http.StatusOK, data, nil)
+}
+
+// ruleSetRequest is the body of POST /organize/rules and PUT /organize/rules/{name}.
+type ruleSetRequest struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Rules       []organize.Rule `json:"rules"`
+}
+
+// ruleSetName is what a rule set may be called.
+var ruleSetName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// putRuleSet creates (POST, 201) or replaces (PUT, 200) a named rule set after checking its
+// rules as preview would.
+func (a *API) putRuleSet(c *gin.Context) {
+	var req ruleSetRequest
+	if err := bindJSON(c, &req); err != nil {
+		a.fail(c, err)
+		return
+	}
+	replace := c.Request.Method == http.MethodPut
+	if replace {
+		if req.Name != "" && req.Name != c.Param("name") {
+			a.fail(c, filefleet.Errorf(filefleet.EINVALID, "name %q in the body differs from the URL's %q", req.Name, c.Param("name")))
+			return
+		}
+		req.Name = c.Param("name")
+	}
+	if !ruleSetName.MatchString(req.Name) {
+		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "name must be 1 to 64 letters, digits, dots, underscores or hyphens"))
+		return
+	}
+	params := organize.Params{Methodology: organize.Rules, Rules: req.Rules}
+	if err := params.Validate(); err != nil {
+		a.fail(c, err)
+		return
+	}
+	rules, _ := json.Marshal(req.Rules)
+	set := store.RuleSet{Name: req.Name, Description: req.Description, Rules: rules}
+	if err := store.PutRuleSet(c.Request.Context(), a.db, &set, replace); err != nil {
+		a.fail(c, err)
+		return
+	}
+	status := http.StatusCreated
+	if replace {
+		status = http.StatusOK
+	}
+	ok(c, status, set, nil)
+}
+
+func (a *API) listRuleSets(c *gin.Context) {
+	sets, err := store.ListRuleSets(c.Request.Context(), a.db)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, sets, gin.H{"total": len(sets)})
+}
+
+func (a *API) getRuleSet(c *gin.Context) {
+	set, err := store.GetRuleSet(c.Request.Context(), a.db, c.Param("name"))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, set, nil)
+}
+
+func (a *API) deleteRuleSet(c *gin.Context) {
+	if err := store.DeleteRuleSet(c.Request.Context(), a.db, c.Param("name")); err != nil {
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, gin.H{"deleted": c.Param("name")}, nil)
 }

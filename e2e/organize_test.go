@@ -389,3 +389,59 @@ func TestOrganizeExecuteSurvivesSIGKILL(t *testing.T) {
 		require.Equal(t, map[string]int64{"move/done": files}, getOrganizePlan(t, s, id).Counts)
 	}
 }
+
+// TestOrganizeRuleSets stores rules under a name, organizes with them and manages them.
+func TestOrganizeRuleSets(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	localRoot(t, s, "media", map[string]int64{"in/a.txt": 10, "in/b.jpg": 20, "in/c.mp3": 30})
+	set := map[string]any{"name": "mine", "description": "pictures apart", "rules": []map[string]any{
+		{"extensions": []string{"jpg"}, "destination": "Pictures/{name}{ext}"}}}
+	r := s.Do(t, http.MethodPost, "/api/v1/organize/rules", set)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodPost, "/api/v1/organize/rules", set)
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+	for _, bad := range []map[string]any{
+		{"name": "x", "rules": []map[string]any{}},
+		{"name": "x", "rules": []map[string]any{{"name_regex": "(", "destination": "a/"}}},
+		{"name": "x", "rules": []map[string]any{{"extensions": []string{"a"}, "destination": "../{name}"}}},
+		{"name": "bad name!", "rules": set["rules"]},
+	} {
+		r = s.Do(t, http.MethodPost, "/api/v1/organize/rules", bad)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%v: %s", bad, r.Raw)
+	}
+	r = s.Do(t, http.MethodPut, "/api/v1/organize/rules/mine", map[string]any{"rules": []map[string]any{
+		{"extensions": []string{"jpg"}, "destination": "Photos/{name}{ext}"},
+		{"extensions": []string{"mp3"}, "destination": "Music/"}}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodGet, "/api/v1/organize/rules", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	var sets []store.RuleSet
+	r.Decode(t, &sets)
+	require.Len(t, sets, 1)
+	require.Contains(t, string(sets[0].Rules), "Photos/")
+
+	r = s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"root": "media", "path": "in", "rule_set": "mine"})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var scan filefleet.Job
+	r.Decode(t, &scan)
+	scan = waitJob(t, s, scan.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
+	var res organize.ScanResult
+	require.NoError(t, json.Unmarshal(scan.Result, &res))
+	moves := map[string]string{}
+	for _, it := range getOrganizePlan(t, s, res.PlanID).Items {
+		moves[it.Path] = it.DstPath
+	}
+	require.Equal(t, map[string]string{"in/b.jpg": "in/Photos/b.jpg", "in/c.mp3": "in/Music/c.mp3"}, moves,
+		"the stored rules, as replaced; a.txt matches none and stays")
+
+	r = s.Do(t, http.MethodPost, "/api/v1/organize/preview", map[string]any{"root": "media", "rule_set": "mine",
+		"rules": []map[string]any{{"extensions": []string{"txt"}, "destination": "T/"}}})
+	require.Equal(t, http.StatusBadRequest, r.Status, "rules and rule_set: %s", r.Raw)
+	r = s.Do(t, http.MethodDelete, "/api/v1/organize/rules/mine", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodGet, "/api/v1/organize/rules/mine", nil)
+	require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodPost, "/api/v1/organize/preview", map[string]any{"root": "media", "rule_set": "mine"})
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s", r.Raw)
+}

@@ -150,7 +150,7 @@ func (s *Service) prepareOrganize(ctx context.Context, nj store.NewJob, p Submit
 			return nj, filefleet.Errorf(filefleet.EINVALID, "organize: %v", err)
 		}
 		req.Root, req.Path = params.Scopes[0].Root, params.Scopes[0].Prefix
-		if err := req.Validate(); err != nil {
+		if err := req.Prepare(ctx, s.DB); err != nil {
 			return nj, err
 		}
 		if _, err := s.scope(ctx, req.TargetRoot, req.TargetPath, roots); err != nil {

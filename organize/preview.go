@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path"
 	"strings"
 	"time"
@@ -23,7 +24,31 @@ type Request struct {
 	Path       string `json:"path"`
 	TargetRoot string `json:"target_root,omitempty"`
 	TargetPath string `json:"target_path,omitempty"`
+	RuleSet    string `json:"rule_set,omitempty"` // stored rules to use (methodology rules)
 	Params
+}
+
+// Prepare loads the request's rule set, if it names one, and validates it.
+func (r *Request) Prepare(ctx context.Context, q sqlx.QueryerContext) error {
+	if r.RuleSet != "" {
+		if len(r.Rules) > 0 {
+			return filefleet.Errorf(filefleet.EINVALID, "give rules or rule_set, not both")
+		}
+		if r.Methodology != "" && r.Methodology != Rules {
+			return filefleet.Errorf(filefleet.EINVALID, "rule_set goes with methodology %q, not %q", Rules, r.Methodology)
+		}
+		set, err := store.GetRuleSet(ctx, q, r.RuleSet)
+		if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+			return filefleet.Errorf(filefleet.EUNPROCESSABLE, "rule_set: %s; GET /api/v1/organize/rules lists them", filefleet.ErrorMessage(err))
+		} else if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(set.Rules, &r.Rules); err != nil {
+			return fmt.Errorf("rule set %s: %w", r.RuleSet, err)
+		}
+		r.Methodology = Rules
+	}
+	return r.Validate()
 }
 
 // Validate cleans the paths and checks the methodology; EINVALID names what is wrong.

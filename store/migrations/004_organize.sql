@@ -11,3 +11,12 @@ ALTER TABLE plan_items
 
 -- An organize preview may plan from the catalog as it is, without a job.
 ALTER TABLE plans ALTER COLUMN job_id DROP NOT NULL;
+
+-- Named sets of organize rules, for the rules methodology ("rule_set": "<name>").
+CREATE TABLE organize_rule_sets (
+    name        text PRIMARY KEY,
+    description text NOT NULL DEFAULT '',
+    rules       jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
