@@ -7,7 +7,7 @@ SECRET_FILE := $(CACHE)/secret.key
 ADMIN_TOKEN_FILE := $(CACHE)/admin.token
 ENV = $(shell scripts/services.sh env)
 
-.PHONY: build run test bench bench-dedupe services vet clean
+.PHONY: build run test bench bench-dedupe bench-organize services vet clean
 
 build:
 	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/filefleet
@@ -23,8 +23,10 @@ $(ADMIN_TOKEN_FILE):
 
 # run: API + worker + scheduler in one process on local defaults (Ctrl-C stops it).
 run: services build $(SECRET_FILE) $(ADMIN_TOKEN_FILE)
-	@echo "monitoring: http://127.0.0.1:8080/monitoring/ (any user name; the password is in $(ADMIN_TOKEN_FILE))"
-	@$(ENV); export FILEFLEET_SECRET_KEY=$$(cat $(SECRET_FILE)) FILEFLEET_ADMIN_TOKEN=$$(cat $(ADMIN_TOKEN_FILE)); exec $(BIN) all
+	@echo "log in as admin with the password in $(ADMIN_TOKEN_FILE): POST /api/v1/auth/login, then POST /api/v1/keys for an API key"
+	@echo "monitoring: http://127.0.0.1:8080/monitoring/ (any user name; the same password)"
+	@$(ENV); export FILEFLEET_SECRET_KEY=$$(cat $(SECRET_FILE)) FILEFLEET_ADMIN_TOKEN=$$(cat $(ADMIN_TOKEN_FILE)) \
+		FILEFLEET_ADMIN_PASSWORD=$$(cat $(ADMIN_TOKEN_FILE)); exec $(BIN) all
 
 vet:
 	go vet ./...
@@ -40,6 +42,10 @@ bench: services build
 # bench-dedupe: dedupe scan and hashing beside jdupes, rdfind, rclone and b3sum.
 bench-dedupe: services build
 	@$(ENV); scripts/bench-dedupe.sh
+
+# bench-organize: organize execute within MinIO and local roots beside rclone move and mv.
+bench-organize: services build
+	@$(ENV); scripts/bench-organize.sh
 
 clean:
 	rm -rf bin

@@ -15,6 +15,7 @@ const (
 	ECONFLICT      = "conflict"      // already exists or state does not allow it (409)
 	EUNAUTHORIZED  = "unauthorized"  // missing or bad credentials (401)
 	EFORBIDDEN     = "forbidden"     // authenticated but not allowed (403)
+	ERATELIMITED   = "rate_limited"  // too many requests; retry after a while (429)
 	EUNAVAILABLE   = "unavailable"   // a dependency (Redis, PostgreSQL, storage) is unreachable (503)
 	EINTERNAL      = "internal"      // anything else (500)
 )

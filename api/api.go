@@ -7,6 +7,7 @@ import (
 	"errors"
 	"github.com/hibiken/asynqmon"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -14,11 +15,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/jmoiron/sqlx"
 	"github.com/r3labs/sse/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/auth"
 	"github.com/filefleet/filefleet/events"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/metrics"
@@ -38,7 +41,13 @@ type Config struct {
 	Addr           string        // listen address; defaults to AddrDefault
 	RequestTimeout time.Duration // per request, except streams; defaults to RequestTimeoutDefault
 	KeepAlive      time.Duration // SSE comment interval; defaults to KeepAliveDefault
-	AdminToken     string        // opens /monitoring; "" keeps it closed
+	AdminToken     string        // opens /monitoring to whoever has it, beside admins' credentials
+	AccessTTL      time.Duration // lifetime of access tokens; defaults to auth.AccessTTLDefault
+	// RateLimits are requests per minute by group (LimitAuth, LimitSubmit, LimitAPI); a
+	// missing group takes RateLimitsDefault, 0 or less turns its limit off.
+	RateLimits map[string]int
+	// CORSOrigins are the origins browsers may call the API from ("*" for any); none: CORS off.
+	CORSOrigins []string
 }
 
 // API is the HTTP server.
@@ -54,7 +63,10 @@ type API struct {
 	waiters sync.Map // SSE stream id → chan closed when its client subscribed
 	srv     *http.Server
 	ln      net.Listener
-	mon     *asynqmon.HTTPHandler
+	mon     *asynqmon.HTTPHandler // the full dashboard
+	monRO   *asynqmon.HTTPHandler // the read-only one
+	issuer  *auth.Issuer
+	limiter *redis_rate.Limiter
 }
 
 // New returns an API; Start serves it.
@@ -62,7 +74,11 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, js *jobs.Service, box *secret.B
 	cfg.Addr = cmp.Or(cfg.Addr, AddrDefault)
 	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, RequestTimeoutDefault)
 	cfg.KeepAlive = cmp.Or(cfg.KeepAlive, KeepAliveDefault)
-	a := &API{cfg: cfg, db: db, rdb: rdb, jobs: js, box: box, log: log, hub: events.NewHub(rdb, log)}
+	limits := maps.Clone(RateLimitsDefault)
+	maps.Copy(limits, cfg.RateLimits)
+	cfg.RateLimits = limits
+	a := &API{cfg: cfg, db: db, rdb: rdb, jobs: js, box: box, log: log, hub: events.NewHub(rdb, log),
+		issuer: auth.NewIssuer(box.DeriveKey("access tokens"), cfg.AccessTTL), limiter: redis_rate.NewLimiter(rdb)}
 	a.sse = sse.New()
 	a.sse.AutoReplay = false // replay comes from PostgreSQL, see relay
 	a.sse.AutoStream = false
@@ -79,7 +95,10 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, js *jobs.Service, box *secret.B
 func (a *API) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(a.recovery, a.accessLog)
+	r.Use(requestID, a.recovery, a.accessLog)
+	if m := corsMiddleware(a.cfg.CORSOrigins); m != nil {
+		r.Use(m)
+	}
 	r.NoRoute(func(c *gin.Context) {
 		a.fail(c, filefleet.Errorf(filefleet.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -92,54 +111,84 @@ func (a *API) Handler() http.Handler {
 	r.GET("/ready", a.ready)
 	r.GET("/metrics", gin.WrapH(metrics.Handler(a.db, a.jobs.Inspector)))
 	a.serveMonitoring(r)
-
-	v1 := r.Group("/api/v1")
-	timed := v1.Group("", a.timeout)
-	timed.POST("/roots", a.createRoot)
-	timed.GET("/roots", a.listRoots)
-	timed.GET("/roots/:name", a.getRoot)
-	timed.DELETE("/roots/:name", a.deleteRoot)
-	timed.GET("/roots/:name/status", a.rootStatus)
-	timed.GET("/roots/:name/browse", a.browseRoot)
-	timed.POST("/smb/discover", a.smbDiscover)
-	timed.POST("/smb/test", a.smbTest)
-	timed.POST("/smb/browse", a.smbBrowse)
-	timed.POST("/jobs", a.submitJob)
-	timed.POST("/jobs/batch", a.submitBatch)
-	timed.GET("/jobs", a.listJobs)
-	timed.GET("/jobs/:id", a.getJob)
-	timed.POST("/jobs/:id/cancel", a.cancelJob)
-	timed.GET("/files", a.listFiles)
-	timed.GET("/files/:id", a.getFile)
-	timed.POST("/schedules", a.createSchedule)
-	timed.GET("/schedules", a.listSchedules)
-	timed.GET("/schedules/:id", a.getSchedule)
-	timed.PATCH("/schedules/:id", a.patchSchedule)
-	timed.DELETE("/schedules/:id", a.deleteSchedule)
-	timed.POST("/dedupe/scan", a.dedupeScan)
-	timed.POST("/dedupe/preview", a.dedupePreview)
-	timed.POST("/dedupe/execute", a.dedupeExecute)
-	timed.POST("/dedupe/undo", a.dedupeUndo)
-	timed.GET("/dedupe/plans/:id", a.getPlan)
-	timed.GET("/dedupe/groups", a.dedupeGroups)
-	timed.POST("/organize/scan", a.organizeScan)
-	timed.POST("/organize/preview", a.organizePreview)
-	timed.POST("/organize/execute", a.organizeExecute)
-	timed.POST("/organize/undo", a.organizeUndo)
-	timed.GET("/organize/status/:job_id", a.organizeStatus)
-	timed.GET("/organize/plans/:id", a.getPlan)
-	timed.POST("/organize/rules", a.putRuleSet)
-	timed.GET("/organize/rules", a.listRuleSets)
-	timed.GET("/organize/rules/:name", a.getRuleSet)
-	timed.PUT("/organize/rules/:name", a.putRuleSet)
-	timed.DELETE("/organize/rules/:name", a.deleteRuleSet)
-	timed.GET("/stats/duplicates", a.duplicateStats)
-	timed.GET("/stats/duplicates/count", a.duplicateStats)
-	timed.GET("/stats/duplicates/groups", a.duplicateGroupStats)
-	v1.GET("/jobs/:id/events", a.jobEvents)
-	v1.GET("/events", a.allEvents)
-	v1.GET("/ws/:client_id", a.websocket)
+	a.routes(r)
 	return r
+}
+
+// routes registers the /api/v1 routes, each with the permission it needs.
+func (a *API) routes(r *gin.Engine) {
+	open := r.Group("/api/v1/auth", a.timeout, a.limit(LimitAuth))
+	open.POST("/login", a.login)
+	open.POST("/refresh", a.refresh)
+	v1 := r.Group("/api/v1", a.authenticate, a.limit(LimitAPI))
+	timed := v1.Group("", a.timeout)
+	timed.POST("/auth/logout", a.logout)
+	timed.GET("/auth/me", a.me)
+	timed.POST("/keys", a.createKey)
+	timed.GET("/keys", a.listKeys)
+	timed.DELETE("/keys/:id", a.deleteKey)
+	timed.POST("/users", a.need(auth.PermUsersManage), a.createUser)
+	timed.GET("/users", a.need(auth.PermUsersManage), a.listUsers)
+	timed.GET("/users/:id", a.getUser) // themselves, or anyone with users.manage
+	timed.PATCH("/users/:id", a.patchUser)
+	timed.DELETE("/users/:id", a.need(auth.PermUsersManage), a.deleteUser)
+	timed.GET("/roles/permissions", a.need(auth.PermRolesManage), a.permissionCatalog)
+	timed.POST("/roles", a.need(auth.PermRolesManage), a.putRole)
+	timed.GET("/roles", a.need(auth.PermRolesManage), a.listRoles)
+	timed.GET("/roles/:id", a.need(auth.PermRolesManage), a.getRole)
+	timed.PUT("/roles/:id", a.need(auth.PermRolesManage), a.putRole)
+	timed.DELETE("/roles/:id", a.need(auth.PermRolesManage), a.deleteRole)
+	timed.POST("/roots", a.need(auth.PermRootsManage), a.createRoot)
+	timed.GET("/roots", a.need(auth.PermRootsView), a.listRoots)
+	timed.GET("/roots/:name", a.need(auth.PermRootsView), a.getRoot)
+	timed.DELETE("/roots/:name", a.need(auth.PermRootsManage), a.deleteRoot)
+	timed.GET("/roots/:name/status", a.need(auth.PermRootsView), a.rootStatus)
+	timed.GET("/roots/:name/browse", a.need(auth.PermRootsView), a.browseRoot)
+	timed.POST("/smb/discover", a.need(auth.PermRootsManage), a.smbDiscover)
+	timed.POST("/smb/test", a.need(auth.PermRootsManage), a.smbTest)
+	timed.POST("/smb/browse", a.need(auth.PermRootsManage), a.smbBrowse)
+	timed.POST("/jobs", a.need(auth.PermJobsSubmit), a.limit(LimitSubmit), a.submitJob)
+	timed.POST("/jobs/batch", a.need(auth.PermJobsSubmit), a.limit(LimitSubmit), a.submitBatch)
+	timed.GET("/jobs", a.need(auth.PermJobsView), a.listJobs)
+	timed.GET("/jobs/:id", a.need(auth.PermJobsView), a.getJob)
+	timed.POST("/jobs/:id/cancel", a.need(auth.PermJobsCancel), a.cancelJob)
+	timed.GET("/files", a.need(auth.PermFilesView), a.listFiles)
+	timed.GET("/files/:id", a.need(auth.PermFilesView), a.getFile)
+	timed.POST("/schedules", a.need(auth.PermSchedulesManage), a.createSchedule)
+	timed.GET("/schedules", a.need(auth.PermSchedulesView), a.listSchedules)
+	timed.GET("/schedules/:id", a.need(auth.PermSchedulesView), a.getSchedule)
+	timed.PATCH("/schedules/:id", a.need(auth.PermSchedulesManage), a.patchSchedule)
+	timed.DELETE("/schedules/:id", a.need(auth.PermSchedulesManage), a.deleteSchedule)
+	timed.POST("/dedupe/scan", a.need(auth.PermJobsSubmit), a.limit(LimitSubmit), a.dedupeScan)
+	timed.POST("/dedupe/preview", a.need(auth.PermJobsSubmit), a.dedupePreview)
+	timed.POST("/dedupe/execute", a.need(auth.PermPlansExecute), a.limit(LimitSubmit), a.dedupeExecute)
+	timed.POST("/dedupe/undo", a.need(auth.PermPlansExecute), a.limit(LimitSubmit), a.dedupeUndo)
+	timed.GET("/dedupe/plans/:id", a.need(auth.PermJobsView), a.getPlan)
+	timed.GET("/dedupe/groups", a.need(auth.PermJobsView), a.dedupeGroups)
+	timed.POST("/organize/scan", a.need(auth.PermJobsSubmit), a.limit(LimitSubmit), a.organizeScan)
+	timed.POST("/organize/preview", a.need(auth.PermJobsSubmit), a.organizePreview)
+	timed.POST("/organize/execute", a.need(auth.PermPlansExecute), a.limit(LimitSubmit), a.organizeExecute)
+	timed.POST("/organize/undo", a.need(auth.PermPlansExecute), a.limit(LimitSubmit), a.organizeUndo)
+	timed.GET("/organize/status/:job_id", a.need(auth.PermJobsView), a.organizeStatus)
+	timed.GET("/organize/plans/:id", a.need(auth.PermJobsView), a.getPlan)
+	timed.POST("/organize/rules", a.need(auth.PermJobsSubmit), a.putRuleSet)
+	timed.GET("/organize/rules", a.need(auth.PermJobsView), a.listRuleSets)
+	timed.GET("/organize/rules/:name", a.need(auth.PermJobsView), a.getRuleSet)
+	timed.PUT("/organize/rules/:name", a.need(auth.PermJobsSubmit), a.putRuleSet)
+	timed.DELETE("/organize/rules/:name", a.need(auth.PermJobsSubmit), a.deleteRuleSet)
+	timed.GET("/stats/duplicates", a.need(auth.PermFilesView), a.duplicateStats)
+	timed.GET("/stats/duplicates/count", a.need(auth.PermFilesView), a.duplicateStats)
+	timed.GET("/stats/duplicates/groups", a.need(auth.PermFilesView), a.duplicateGroupStats)
+	v1.GET("/jobs/:id/events", a.need(auth.PermJobsView), a.jobEvents)
+	v1.GET("/events", a.need(auth.PermJobsView), a.allEvents)
+	v1.GET("/ws/:client_id", a.need(auth.PermJobsView), a.websocket)
+}
+
+// Routes lists the routes Handler serves.
+func (a *API) Routes() gin.RoutesInfo {
+	r := gin.New()
+	a.routes(r)
+	return r.Routes()
 }
 
 // Start listens on Addr and serves until Stop.
@@ -171,6 +220,7 @@ func (a *API) Stop(ctx context.Context) error {
 	a.sse.Close()
 	if a.mon != nil {
 		a.mon.Close()
+		a.monRO.Close()
 	}
 	if a.srv == nil {
 		return nil
@@ -203,8 +253,8 @@ func (a *API) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	took := time.Since(start)
-	a.log.Debug("http", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-		"duration_ms", took.Milliseconds())
+	a.log.Debug("http", "request_id", c.GetString("request_id"), "method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "duration_ms", took.Milliseconds())
 	route := c.FullPath() // the pattern, so that ids do not make new series
 	if route == "" {
 		route = "unmatched"

@@ -20,6 +20,7 @@ var statusOf = map[string]struct {
 	filefleet.EINVALID:       {http.StatusBadRequest, "INVALID_REQUEST"},
 	filefleet.EUNAUTHORIZED:  {http.StatusUnauthorized, "UNAUTHORIZED"},
 	filefleet.EFORBIDDEN:     {http.StatusForbidden, "FORBIDDEN"},
+	filefleet.ERATELIMITED:   {http.StatusTooManyRequests, "RATE_LIMITED"},
 	filefleet.ENOTFOUND:      {http.StatusNotFound, "NOT_FOUND"},
 	filefleet.ECONFLICT:      {http.StatusConflict, "CONFLICT"},
 	filefleet.EUNPROCESSABLE: {http.StatusUnprocessableEntity, "UNPROCESSABLE"},
@@ -87,7 +88,7 @@ func (a *API) fail(c *gin.Context, err error) {
 		body.Details = fe.Details
 	}
 	if m.status >= 500 {
-		a.log.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "code", code, "err", err)
+		a.log.Error("request failed", "request_id", c.GetString("request_id"), "method", c.Request.Method, "route", c.FullPath(), "code", code, "err", err)
 	}
 	if m.status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "5")

@@ -3,13 +3,13 @@ package api
 import (
 	"crypto/subtle"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/auth"
 )
 
 // MonitoringPath is where asynqmon, asynq's dashboard, is served.
@@ -21,47 +21,66 @@ type ownClient struct{ opt *redis.Options }
 
 func (o ownClient) MakeRedisClient() interface{} { return redis.NewClient(o.opt) }
 
-// monitoring returns asynqmon behind the admin token, or nil when the Redis client cannot be
-// copied.
-func (a *API) monitoring() *asynqmon.HTTPHandler {
+// monitoring returns asynqmon, read-only or not, or nil when the Redis client cannot be copied.
+func (a *API) monitoring(readOnly bool) *asynqmon.HTTPHandler {
 	c, isClient := a.rdb.(*redis.Client)
 	if !isClient {
 		return nil
 	}
-	return asynqmon.New(asynqmon.Options{RootPath: MonitoringPath, RedisConnOpt: ownClient{opt: c.Options()}})
+	return asynqmon.New(asynqmon.Options{RootPath: MonitoringPath, RedisConnOpt: ownClient{opt: c.Options()}, ReadOnly: readOnly})
 }
 
-// adminOnly lets a request through with the admin token, as a bearer token or as the password
-// of HTTP basic auth (for browsers); anything else is 401. Without a configured token nothing
-// gets through. Users and roles (with read-only access for operators) replace this with the
-// API's authentication.
-func (a *API) adminOnly(c *gin.Context) {
-	token := ""
-	if h := c.GetHeader("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		token = strings.TrimPrefix(h, "Bearer ")
-	} else if _, pass, ok := c.Request.BasicAuth(); ok {
-		token = pass
+// monitoringAccess says which dashboard a request may see: the full one for the admin token
+// or a principal with every permission, the read-only one for monitoring.view (operators).
+// Credentials come as for the API, or as the password of HTTP basic auth (any user name) for
+// browsers: an API key, an access token or the admin token.
+func (a *API) monitoringAccess(c *gin.Context) (full bool, err error) {
+	cred := credential(c)
+	if _, pass, ok := c.Request.BasicAuth(); ok && cred == "" {
+		cred = pass
 	}
-	if a.cfg.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(a.cfg.AdminToken)) != 1 {
-		c.Header("WWW-Authenticate", `Basic realm="filefleet monitoring"`)
-		msg := "the monitoring dashboard needs the admin token (Authorization: Bearer <token>, or as basic-auth password)"
-		if a.cfg.AdminToken == "" {
-			msg = "the monitoring dashboard is off: set FILEFLEET_ADMIN_TOKEN on the API to use it"
-		}
-		a.fail(c, filefleet.Errorf(filefleet.EUNAUTHORIZED, "%s", msg))
-		c.Abort()
-		return
+	if a.cfg.AdminToken != "" && subtle.ConstantTimeCompare([]byte(cred), []byte(a.cfg.AdminToken)) == 1 {
+		return true, nil
 	}
-	c.Next()
+	if cred == "" {
+		return false, filefleet.Errorf(filefleet.EUNAUTHORIZED, "the monitoring dashboard needs credentials: an API key or "+
+			"access token (X-API-Key, Authorization: Bearer, or as basic-auth password)")
+	}
+	p, err := a.principalFor(c, cred)
+	switch {
+	case err != nil:
+		return false, err
+	case p.Can(auth.PermAll):
+		return true, nil
+	case p.Can(auth.PermMonitoringView):
+		return false, nil
+	}
+	return false, filefleet.Errorf(filefleet.EFORBIDDEN, "the monitoring dashboard needs permission %s", auth.PermMonitoringView)
 }
 
-// serveMonitoring mounts asynqmon on r.
+// serveMonitoring mounts asynqmon on r: the full dashboard for admins, read-only for operators.
 func (a *API) serveMonitoring(r *gin.Engine) {
-	a.mon = a.monitoring()
+	a.mon, a.monRO = a.monitoring(false), a.monitoring(true)
 	if a.mon == nil {
 		return
 	}
-	h := gin.WrapH(a.mon)
-	r.GET(MonitoringPath, a.adminOnly, func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, MonitoringPath+"/") })
-	r.Any(MonitoringPath+"/*any", a.adminOnly, h)
+	serve := func(c *gin.Context) {
+		full, err := a.monitoringAccess(c)
+		if err != nil {
+			c.Header("WWW-Authenticate", `Basic realm="filefleet monitoring"`)
+			a.fail(c, err)
+			return
+		}
+		if c.Request.URL.Path == MonitoringPath {
+			c.Redirect(http.StatusMovedPermanently, MonitoringPath+"/")
+			return
+		}
+		if full {
+			a.mon.ServeHTTP(c.Writer, c.Request)
+		} else {
+			a.monRO.ServeHTTP(c.Writer, c.Request)
+		}
+	}
+	r.GET(MonitoringPath, serve)
+	r.Any(MonitoringPath+"/*any", serve)
 }

@@ -32,8 +32,8 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 // When the API stops, or the client lags too far behind, the socket closes with 1001 (going
 // away): the client reconnects with the last id it got.
 //
-// client_id (1 to 128 of A-Z a-z 0-9 . _ -) names the client in logs. The token query parameter
-// and X-API-Key or Authorization headers are accepted and ignored until the API has keys; they
+// client_id (1 to 128 of A-Z a-z 0-9 . _ -) names the client in logs. Credentials come as for
+// every route (X-API-Key, Authorization, or the token query parameter browsers must use); they
 // are never logged. A bad parameter or an unknown job is an error envelope, before any upgrade.
 // Messages from the client other than control frames close the socket.
 func (a *API) websocket(c *gin.Context) {

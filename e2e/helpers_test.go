@@ -37,6 +37,7 @@ func readEvents(t *testing.T, s *testenv.Stack, jobID string, lastID int64, time
 	if lastID > 0 {
 		req.Header.Set("Last-Event-ID", strconv.FormatInt(lastID, 10))
 	}
+	s.Header(req)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -165,6 +165,7 @@ func TestEventsResume(t *testing.T) {
 	// Malformed Last-Event-ID is a 400 with the envelope.
 	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/jobs/"+job.ID+"/events", nil)
 	req.Header.Set("Last-Event-ID", "abc")
+	s.Header(req)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -19,9 +19,14 @@ import (
 	"github.com/filefleet/filefleet/internal/testenv"
 )
 
-// wsURL is the WebSocket address of path on the stack.
+// wsURL is the WebSocket address of path on the stack, with the admin's key as the token
+// query parameter, as the seed's browser client sends it.
 func wsURL(s *testenv.Stack, path string) string {
-	return "ws" + strings.TrimPrefix(s.URL, "http") + path
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return "ws" + strings.TrimPrefix(s.URL, "http") + path + sep + "token=" + s.AdminKey
 }
 
 // dialWS opens the WebSocket at path (with its query), sending a token as the seed's client does.
@@ -29,8 +34,7 @@ func dialWS(t *testing.T, s *testenv.Stack, path string) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, wsURL(s, path), &websocket.DialOptions{
-		HTTPHeader: http.Header{"X-API-Key": {"ignored-for-now"}}})
+	conn, resp, err := websocket.Dial(ctx, wsURL(s, path), nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
 	t.Cleanup(func() { conn.CloseNow() })
@@ -69,7 +73,7 @@ func TestWSJobEvents(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
 	job := submit(t, s, map[string]any{"type": "scan", "root": "disk"})
 
-	conn := dialWS(t, s, "/api/v1/ws/organizer-ui_1.0?token=ignored-for-now&job_id="+job.ID)
+	conn := dialWS(t, s, "/api/v1/ws/organizer-ui_1.0?job_id="+job.ID)
 	evs, status := readWS(t, conn, time.Minute)
 	require.Equal(t, websocket.StatusNormalClosure, status, "the socket closes normally after the job's last event")
 	require.NotEmpty(t, evs)

@@ -15,7 +15,10 @@ import (
 const MinKeyLength = 16
 
 // Box seals and opens small secrets.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead cipher.AEAD
+	key  string
+}
 
 // NewBox derives an AES-256 key from key (any string of at least MinKeyLength bytes, e.g. the
 // output of `openssl rand -hex 32`) with HKDF-SHA256.
@@ -36,7 +39,14 @@ func NewBox(key string) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, key: key}, nil
+}
+
+// DeriveKey returns a 32-byte key for purpose (e.g. signing access tokens), derived from the
+// secret key with HKDF-SHA256: each purpose gets its own, none reveals the others.
+func (b *Box) DeriveKey(purpose string) []byte {
+	k, _ := hkdf.Key(sha256.New, []byte(b.key), nil, "filefleet "+purpose+" v1", 32)
+	return k
 }
 
 // Seal encrypts plaintext; the result holds a random nonce followed by the ciphertext.

@@ -39,6 +39,8 @@ Usage:
   filefleet worker     run tasks from the queues
   filefleet scheduler  run periodic work
   filefleet all        api + worker + scheduler in one process
+  filefleet admin create [-username admin] [-role admin] [-email E]
+                       create a user; the password comes from FILEFLEET_ADMIN_PASSWORD or stdin
   filefleet version    print the version
 
 Configuration comes from environment variables, overridden by flags (filefleet <cmd> -h):
@@ -51,6 +53,11 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_SCAN_PAGE_SIZE    directory entries per scan task (default 1000)
   FILEFLEET_LOG_LEVEL         debug, info, warn or error (default info)
   FILEFLEET_LOG_FORMAT        text or json (default text)
+  FILEFLEET_ADMIN_PASSWORD    with no users yet, the API creates the first admin with it
+  FILEFLEET_ADMIN_USERNAME    that admin's name (default admin)
+  FILEFLEET_RATE_LIMIT_API, FILEFLEET_RATE_LIMIT_SUBMIT, FILEFLEET_RATE_LIMIT_AUTH
+                              requests a minute per key or user (auth: per address); defaults 3000, 600, 10; 0 is off
+  FILEFLEET_CORS_ORIGINS      comma list of origins browsers may call the API from ("*": any)
 `
 
 // config is every setting of the binary.
@@ -80,6 +87,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cmd := args[0]
+	if cmd == "admin" && len(args) > 1 && args[1] == "create" {
+		return adminCreate(ctx, args[2:], os.Stdin, stdout, stderr)
+	}
 	if cmd == "version" {
 		fmt.Fprintln(stdout, "filefleet", Version)
 		return 0
@@ -135,6 +145,28 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// rateLimits reads FILEFLEET_RATE_LIMIT_<GROUP>: requests a minute.
+func rateLimits() map[string]int {
+	limits := map[string]int{}
+	for _, g := range []string{api.LimitAPI, api.LimitSubmit, api.LimitAuth} {
+		if n, err := strconv.Atoi(os.Getenv("FILEFLEET_RATE_LIMIT_" + strings.ToUpper(g))); err == nil {
+			limits[g] = n
+		}
+	}
+	return limits
+}
+
+// corsOrigins reads FILEFLEET_CORS_ORIGINS.
+func corsOrigins() []string {
+	var out []string
+	for _, o := range strings.Split(os.Getenv("FILEFLEET_CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // service is a part of the process that starts and stops.
 type service interface {
 	Start(context.Context) error
@@ -169,7 +201,11 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 	var services []service
 	var a *api.API
 	if cmd == "api" || cmd == "all" {
-		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN")})
+		if err := bootstrapAdmin(ctx, db, log); err != nil {
+			return err
+		}
+		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN"),
+			RateLimits: rateLimits(), CORSOrigins: corsOrigins()})
 		services = append(services, a)
 	}
 	if cmd == "worker" || cmd == "all" {

@@ -30,6 +30,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet/api"
+	"github.com/filefleet/filefleet/auth"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/secret"
 	"github.com/filefleet/filefleet/store"
@@ -178,6 +179,7 @@ type Stack struct {
 	API      *api.API
 	Worker   *worker.Worker
 	Jobs     *jobs.Service
+	AdminKey string // an API key of an admin user, which Do sends
 }
 
 // AdminToken is the admin token of test stacks (it opens /monitoring).
@@ -187,6 +189,8 @@ const AdminToken = "test-admin-token"
 type StackOpts struct {
 	NoWorker     bool   // run only the API (workers are started as processes by the test)
 	ScanPageSize int    // entries per scan task
+	RateLimits   map[string]int // api.Config.RateLimits
+	Log          io.Writer      // also receives the API's and worker's logs, at debug level
 	DBURL        string // use this database instead of a new one
 	RedisURL     string // use this Redis instead of a claimed DB index
 }
@@ -220,10 +224,13 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	s.Box, err = secret.NewBox(SecretKey)
 	require.NoError(t, err)
 	log := Logger(t)
+	if o.Log != nil {
+		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	s.Jobs = &jobs.Service{DB: s.DB, Redis: s.Redis, Queue: asynq.NewClientFromRedisClient(s.Redis),
 		Inspector: asynq.NewInspectorFromRedisClient(s.Redis), Box: s.Box, Log: log}
 	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second,
-		AdminToken: AdminToken})
+		AdminToken: AdminToken, RateLimits: o.RateLimits})
 	require.NoError(t, s.API.Start(ctx))
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -231,6 +238,7 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 		s.API.Stop(c)
 	})
 	s.URL = "http://" + s.API.Addr()
+	s.AdminKey = s.NewUser(t, "admin", auth.RoleAdmin)
 	if !o.NoWorker {
 		s.Worker = worker.New(s.DB, s.Redis, s.Box, log, worker.Config{ScanPageSize: o.ScanPageSize,
 			ShutdownTimeout: 2 * time.Second})
@@ -260,11 +268,34 @@ type Response struct {
 	Meta    map[string]any  `json:"meta"`
 	Error   *api.ErrorBody  `json:"error"`
 	Raw     []byte
+	Header  http.Header
 }
 
-// Do sends a request with an optional JSON body (a string is sent as is) and decodes the
-// envelope; it fails the test if the response is not one.
+// NewUser creates a user with role (password unknown) and returns an API key of theirs.
+func (s *Stack) NewUser(t testing.TB, username, role string) string {
+	t.Helper()
+	ctx := context.Background()
+	hash, err := auth.HashPassword(RandomName("password-"))
+	require.NoError(t, err)
+	u, err := store.CreateUser(ctx, s.DB, username, "", hash, role)
+	require.NoError(t, err)
+	id, secret, key := auth.NewKey()
+	require.NoError(t, store.CreateKey(ctx, s.DB, &store.APIKey{ID: id, UserID: u.ID, Name: "test", SecretHash: auth.HashSecret(secret)}))
+	return key
+}
+
+// Header sets the admin's credentials on a request.
+func (s *Stack) Header(req *http.Request) { req.Header.Set("X-API-Key", s.AdminKey) }
+
+// Do sends a request as the admin with an optional JSON body (a string is sent as is) and
+// decodes the envelope; it fails the test if the response is not one.
 func (s *Stack) Do(t testing.TB, method, path string, body any) Response {
+	t.Helper()
+	return s.DoAs(t, s.AdminKey, method, path, body)
+}
+
+// DoAs is Do with credentials cred: an API key, an access token, or "" for none.
+func (s *Stack) DoAs(t testing.TB, cred, method, path string, body any) Response {
 	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
@@ -279,6 +310,12 @@ func (s *Stack) Do(t testing.TB, method, path string, body any) Response {
 	req, err := http.NewRequest(method, s.URL+path, r)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	switch {
+	case strings.HasPrefix(cred, auth.KeyPrefix):
+		req.Header.Set("X-API-Key", cred)
+	case cred != "":
+		req.Header.Set("Authorization", "Bearer "+cred)
+	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	require.NoError(t, err)
@@ -287,7 +324,7 @@ func (s *Stack) Do(t testing.TB, method, path string, body any) Response {
 	require.NoError(t, err)
 	out := Response{Status: resp.StatusCode, Raw: raw}
 	require.NoError(t, json.Unmarshal(raw, &out), "response is not JSON: %s", raw)
-	out.Status, out.Raw = resp.StatusCode, raw
+	out.Status, out.Raw, out.Header = resp.StatusCode, raw, resp.Header
 	return out
 }
 
@@ -350,8 +387,31 @@ func (p *Process) Write(b []byte) (int, error) {
 // environment variables; it is killed when the test ends.
 func (s *Stack) StartWorker(t testing.TB, extraEnv ...string) *Process {
 	t.Helper()
+	return s.start(t, "worker", extraEnv)
+}
+
+// StartAPI starts `filefleet api` against the stack's database and Redis on a free port, with
+// extra environment variables, and returns it with its base URL once it answers /health.
+func (s *Stack) StartAPI(t testing.TB, extraEnv ...string) (*Process, string) {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := s.start(t, "api", append([]string{"FILEFLEET_HTTP_ADDR=" + addr}, extraEnv...))
+	url := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			return p, url
+		}
+		require.True(t, time.Now().Before(deadline), "api process did not start: %s", p.Output())
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *Stack) start(t testing.TB, cmd string, extraEnv []string) *Process {
 	p := &Process{}
-	p.Cmd = exec.Command(Binary(t), "worker")
+	p.Cmd = exec.Command(Binary(t), cmd)
 	p.Cmd.Env = append(os.Environ(), "FILEFLEET_DATABASE_URL="+s.DBURL, "FILEFLEET_REDIS_URL="+s.RedisURL,
 		"FILEFLEET_SECRET_KEY="+SecretKey)
 	p.Cmd.Env = append(p.Cmd.Env, extraEnv...)

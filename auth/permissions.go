@@ -1,0 +1,68 @@
+// Package auth holds filefleet's authentication and authorization rules: permissions and
+// built-in roles, password hashing, API keys and access tokens.
+package auth
+
+import "slices"
+
+// Permission names one thing a user may do.
+type Permission string
+
+// Permissions. Every API route declares the one it needs.
+const (
+	PermAll             Permission = "*"
+	PermRootsView       Permission = "roots.view"
+	PermRootsManage     Permission = "roots.manage"
+	PermJobsView        Permission = "jobs.view"
+	PermJobsSubmit      Permission = "jobs.submit"
+	PermJobsCancel      Permission = "jobs.cancel"
+	PermFilesView       Permission = "files.view"
+	PermFilesDelete     Permission = "files.delete"
+	PermPlansExecute    Permission = "plans.execute" // approve and run (or undo) dedupe and organize plans
+	PermSchedulesView   Permission = "schedules.view"
+	PermSchedulesManage Permission = "schedules.manage"
+	PermMonitoringView  Permission = "monitoring.view"
+	PermUsersManage     Permission = "users.manage"
+	PermRolesManage     Permission = "roles.manage"
+)
+
+// Catalog lists every permission by category, as GET /roles/permissions shows it.
+var Catalog = map[string][]Permission{
+	"roots":      {PermRootsView, PermRootsManage},
+	"jobs":       {PermJobsView, PermJobsSubmit, PermJobsCancel},
+	"files":      {PermFilesView, PermFilesDelete},
+	"plans":      {PermPlansExecute},
+	"schedules":  {PermSchedulesView, PermSchedulesManage},
+	"monitoring": {PermMonitoringView},
+	"system":     {PermUsersManage, PermRolesManage, PermAll},
+}
+
+// Known reports whether p is in the catalog.
+func Known(p Permission) bool {
+	for _, ps := range Catalog {
+		if slices.Contains(ps, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Built-in roles, created by the migrations; they cannot be changed or deleted.
+const (
+	RoleAdmin    = "admin"
+	RoleOperator = "operator"
+	RoleViewer   = "viewer"
+)
+
+// Principal is who a request acts for: a user, through a password login or one of their API keys.
+type Principal struct {
+	UserID      int64        `json:"user_id"`
+	Username    string       `json:"username"`
+	Role        string       `json:"role"`
+	Permissions []Permission `json:"permissions"`
+	KeyID       string       `json:"key_id,omitempty"` // the API key used, if any
+}
+
+// Can reports whether the principal holds permission p.
+func (p *Principal) Can(perm Permission) bool {
+	return p != nil && (slices.Contains(p.Permissions, PermAll) || slices.Contains(p.Permissions, perm))
+}

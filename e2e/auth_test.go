@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet/auth"
+	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/store"
+)
+
+// TestAuthRequired: without credentials, or with bad ones, every /api/v1 route but login and
+// refresh answers 401 with the envelope.
+func TestAuthRequired(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	routes := 0
+	for _, r := range s.API.Routes() {
+		if r.Path == "/api/v1/auth/login" || r.Path == "/api/v1/auth/refresh" {
+			continue
+		}
+		path := strings.NewReplacer(":id", "1", ":name", "x", ":job_id", "1", ":client_id", "c").Replace(r.Path)
+		for _, cred := range []string{"", "fo_nokey_0123456789abcdefghij", "not-a-jwt", s.AdminKey + "x"} {
+			resp := s.DoAs(t, cred, r.Method, path, nil)
+			require.Equal(t, http.StatusUnauthorized, resp.Status, "%s %s with %q: %s", r.Method, path, cred, resp.Raw)
+			require.Equal(t, "UNAUTHORIZED", resp.Error.Code)
+		}
+		routes++
+	}
+	require.Greater(t, routes, 50, "every route was tried")
+	require.Equal(t, http.StatusOK, s.DoAs(t, "", http.MethodGet, "/health", nil).Status, "health stays open")
+}
+
+// TestAuthRolesAndKeys: a viewer reads but cannot submit, delete or execute; keys expire and
+// are revoked; scopes narrow a key; a key's secret shows once and never in logs.
+func TestAuthRolesAndKeys(t *testing.T) {
+	var logs syncBuffer
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true, Log: &logs})
+	localRoot(t, s, "media", map[string]int64{"a.txt": 3})
+	viewer := s.NewUser(t, "vera", auth.RoleViewer)
+	operator := s.NewUser(t, "otto", auth.RoleOperator)
+
+	for _, tc := range []struct {
+		cred, method, path string
+		body               any
+		status             int
+	}{
+		{viewer, http.MethodGet, "/api/v1/jobs", nil, 200},
+		{viewer, http.MethodGet, "/api/v1/roots", nil, 200},
+		{viewer, http.MethodPost, "/api/v1/jobs", map[string]any{"type": "scan", "root": "media"}, 403},
+		{viewer, http.MethodDelete, "/api/v1/roots/media", nil, 403},
+		{viewer, http.MethodPost, "/api/v1/organize/execute", map[string]any{"plan_id": "x"}, 403},
+		{viewer, http.MethodGet, "/api/v1/users", nil, 403},
+		{operator, http.MethodPost, "/api/v1/jobs", map[string]any{"type": "noop"}, 202},
+		{operator, http.MethodGet, "/api/v1/roles", nil, 403},
+		{s.AdminKey, http.MethodGet, "/api/v1/roles", nil, 200},
+	} {
+		r := s.DoAs(t, tc.cred, tc.method, tc.path, tc.body)
+		require.Equal(t, tc.status, r.Status, "%s %s: %s", tc.method, tc.path, r.Raw)
+		if tc.status == 403 {
+			require.Equal(t, "FORBIDDEN", r.Error.Code)
+		}
+	}
+
+	// A scoped key of the operator: jobs.view only.
+	r := s.DoAs(t, operator, http.MethodPost, "/api/v1/keys", map[string]any{"name": "ci", "scopes": []string{"jobs.view"},
+		"expires_in_days": 30})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var created struct {
+		Key    string       `json:"key"`
+		APIKey store.APIKey `json:"api_key"`
+	}
+	r.Decode(t, &created)
+	require.True(t, strings.HasPrefix(created.Key, "fo_"+created.APIKey.ID+"_"), created.Key)
+	_, secret, ok := auth.ParseKey(created.Key)
+	require.True(t, ok)
+	require.Equal(t, http.StatusOK, s.DoAs(t, created.Key, http.MethodGet, "/api/v1/jobs", nil).Status)
+	require.Equal(t, http.StatusForbidden, s.DoAs(t, created.Key, http.MethodPost, "/api/v1/jobs",
+		map[string]any{"type": "noop"}).Status, "the scope narrows the key")
+	r = s.DoAs(t, viewer, http.MethodPost, "/api/v1/keys", map[string]any{"name": "x", "scopes": []string{"jobs.submit"}})
+	require.Equal(t, http.StatusForbidden, r.Status, "a key cannot grant more than its user has: %s", r.Raw)
+	r = s.DoAs(t, operator, http.MethodGet, "/api/v1/keys", nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.NotContains(t, string(r.Raw), secret, "listing never shows a secret")
+	require.Contains(t, string(r.Raw), created.APIKey.ID)
+
+	// Revoked and expired keys: 401.
+	r = s.DoAs(t, operator, http.MethodDelete, "/api/v1/keys/"+created.APIKey.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r = s.DoAs(t, created.Key, http.MethodGet, "/api/v1/jobs", nil)
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	require.Contains(t, r.Error.Message, "revoked")
+	id, sec, expired := auth.NewKey()
+	past := time.Now().Add(-time.Minute)
+	viewerUser, err := store.UserByName(context.Background(), s.DB, "vera")
+	require.NoError(t, err)
+	require.NoError(t, store.CreateKey(context.Background(), s.DB, &store.APIKey{ID: id, UserID: viewerUser.ID, Name: "old",
+		SecretHash: auth.HashSecret(sec), ExpiresAt: &past}))
+	r = s.DoAs(t, expired, http.MethodGet, "/api/v1/jobs", nil)
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	require.Contains(t, r.Error.Message, "expired")
+	r = s.DoAs(t, operator, http.MethodPost, "/api/v1/keys", map[string]any{"name": "x", "expires_at": past})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Raw)
+
+	// A key used as the token query parameter (as browsers must for streams) is not logged.
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/jobs?token="+operator, nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, k := range []string{created.Key, operator, viewer, s.AdminKey} {
+		_, sec, ok := auth.ParseKey(k)
+		require.True(t, ok)
+		require.NotContains(t, logs.String(), sec, "a key's secret is in the logs")
+	}
+	require.Contains(t, logs.String(), `"path":"/api/v1/jobs"`, "the access log was captured")
+}
+
+// TestAuthLoginSessions: login, me, refresh with rotation, logout; wrong passwords and unknown
+// users get the same 401.
+func TestAuthLoginSessions(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	r := s.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"username": "lin", "password": "correct horse battery",
+		"role": "operator", "email": "lin@example.com"})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	require.NotContains(t, string(r.Raw), "correct horse")
+	r = s.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"username": "short", "password": "short", "role": "viewer"})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"username": "lin", "password": "another long one", "role": "viewer"})
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+
+	for _, bad := range []map[string]any{{"username": "lin", "password": "wrong password!"},
+		{"username": "nobody", "password": "correct horse battery"}} {
+		r = s.DoAs(t, "", http.MethodPost, "/api/v1/auth/login", bad)
+		require.Equal(t, http.StatusUnauthorized, r.Status, "%s", r.Raw)
+		require.Equal(t, "invalid credentials", r.Error.Message)
+	}
+	r = s.DoAs(t, "", http.MethodPost, "/api/v1/auth/login", map[string]any{"username": "lin", "password": "correct horse battery"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	var tokens struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	r.Decode(t, &tokens)
+	r = s.DoAs(t, tokens.AccessToken, http.MethodGet, "/api/v1/auth/me", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	require.Contains(t, string(r.Raw), `"username":"lin"`)
+	require.Equal(t, http.StatusAccepted, s.DoAs(t, tokens.AccessToken, http.MethodPost, "/api/v1/jobs",
+		map[string]any{"type": "noop"}).Status)
+
+	r = s.DoAs(t, "", http.MethodPost, "/api/v1/auth/refresh", map[string]any{"refresh_token": tokens.RefreshToken})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	var next struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	r.Decode(t, &next)
+	require.NotEqual(t, tokens.RefreshToken, next.RefreshToken)
+	r = s.DoAs(t, "", http.MethodPost, "/api/v1/auth/refresh", map[string]any{"refresh_token": tokens.RefreshToken})
+	require.Equal(t, http.StatusUnauthorized, r.Status, "a refresh token works once")
+	require.Equal(t, http.StatusUnauthorized, s.DoAs(t, tokens.AccessToken, http.MethodGet, "/api/v1/auth/me", nil).Status,
+		"the old session ended with its refresh")
+
+	require.Equal(t, http.StatusOK, s.DoAs(t, next.AccessToken, http.MethodPost, "/api/v1/auth/logout", nil).Status)
+	require.Equal(t, http.StatusUnauthorized, s.DoAs(t, next.AccessToken, http.MethodGet, "/api/v1/auth/me", nil).Status,
+		"logout ends the session")
+	r = s.DoAs(t, "", http.MethodPost, "/api/v1/auth/login", "{not json")
+	require.Equal(t, http.StatusBadRequest, r.Status)
+}
+
+// TestRateLimitSharedByTwoAPIs: two API processes share one limit in Redis: the request past
+// the limit is refused with 429 and Retry-After whichever process gets it.
+func TestRateLimitSharedByTwoAPIs(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	env := []string{"FILEFLEET_RATE_LIMIT_API=20", "FILEFLEET_LOG_LEVEL=warn"}
+	_, url1 := s.StartAPI(t, env...)
+	_, url2 := s.StartAPI(t, env...)
+	get := func(url string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, url+"/api/v1/roots", nil)
+		s.Header(req)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 20 {
+		resp := get([]string{url1, url2}[i%2])
+		require.Equal(t, http.StatusOK, resp.StatusCode, "request %d", i+1)
+		require.Equal(t, "20", resp.Header.Get("X-RateLimit-Limit"))
+		require.NotEmpty(t, resp.Header.Get("X-RateLimit-Remaining"))
+	}
+	for _, url := range []string{url1, url2} {
+		resp := get(url)
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		require.Equal(t, "0", resp.Header.Get("X-RateLimit-Remaining"))
+		require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	}
+	// Another key has its own budget.
+	other := s.NewUser(t, "other", auth.RoleViewer)
+	req, _ := http.NewRequest(http.MethodGet, url1+"/api/v1/roots", nil)
+	req.Header.Set("X-API-Key", other)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes (log handlers of several goroutines).
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
