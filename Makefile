@@ -31,9 +31,14 @@ run: services build $(SECRET_FILE) $(ADMIN_TOKEN_FILE)
 vet:
 	go vet ./...
 
-# test: every package against real Redis, PostgreSQL and MinIO on loopback.
+# test: every package against real Redis, PostgreSQL, MinIO and Samba on loopback, then each
+# fuzz target for FUZZTIME.
+FUZZTIME ?= 15s
+FUZZ_TARGETS := FuzzRequests:./e2e FuzzCleanPath:./storage FuzzDestination:./organize FuzzTakenAt:./organize
 test: services
 	@$(ENV); go test -count=1 -timeout 25m -p 2 ./...
+	@$(ENV); for t in $(FUZZ_TARGETS); do \
+		go test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; done
 
 # bench: scan and job-throughput benchmarks beside their peers (see docs/BENCHMARKS.md).
 bench: services build
