@@ -110,6 +110,7 @@ func (a *API) Handler() http.Handler {
 	r.GET("/health", a.health)
 	r.GET("/ready", a.ready)
 	r.GET("/metrics", gin.WrapH(metrics.Handler(a.db, a.jobs.Inspector)))
+	a.serveDocs(r) // /openapi.json, /docs, /redoc
 	a.serveMonitoring(r)
 	a.routes(r)
 	return r
@@ -154,6 +155,7 @@ func (a *API) routes(r *gin.Engine) {
 	timed.POST("/jobs/:id/cancel", a.need(auth.PermJobsCancel), a.cancelJob)
 	timed.GET("/files", a.need(auth.PermFilesView), a.listFiles)
 	timed.GET("/files/:id", a.need(auth.PermFilesView), a.getFile)
+	timed.DELETE("/files/:id", a.need(auth.PermFilesDelete), a.deleteFile)
 	timed.POST("/schedules", a.need(auth.PermSchedulesManage), a.createSchedule)
 	timed.GET("/schedules", a.need(auth.PermSchedulesView), a.listSchedules)
 	timed.GET("/schedules/:id", a.need(auth.PermSchedulesView), a.getSchedule)

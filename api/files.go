@@ -1,13 +1,17 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"path"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/storage"
+	"github.com/filefleet/filefleet/storage/backends"
 	"github.com/filefleet/filefleet/store"
 )
 
@@ -53,4 +57,67 @@ func (a *API) getFile(c *gin.Context) {
 		return
 	}
 	ok(c, http.StatusOK, f, nil)
+}
+
+// deleteFile deletes a catalog file from its storage: by default it moves it to
+// .filefleet-trash/deleted/<deletion id>/ in its root (where it can be taken back), with
+// ?permanent=true it removes it. The deletion is journaled before the file is touched.
+func (a *API) deleteFile(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "file id %q is not a positive integer", c.Param("id")))
+		return
+	}
+	permanent := c.Query("permanent") == "true"
+	ctx := c.Request.Context()
+	f, err := store.GetFile(ctx, a.db, id)
+	if err == nil && f.Deleted {
+		err = filefleet.Errorf(filefleet.ENOTFOUND, "file %d is deleted already", id)
+	}
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	root, err := store.GetRootByID(ctx, a.db, a.box, f.RootID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	b, err := backends.Open(*root)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	defer b.Close()
+	userID := principalOf(c).UserID
+	d := store.FileDeletion{FileID: f.ID, RootID: f.RootID, Path: f.Path, UserID: &userID, RequestID: c.GetString("request_id")}
+	if err := store.StartDeletion(ctx, a.db, &d); err != nil {
+		a.fail(c, err)
+		return
+	}
+	if !permanent {
+		d.TrashPath = path.Join(filefleet.TrashDir, "deleted", strconv.FormatInt(d.ID, 10), f.Path)
+		err = b.Rename(ctx, f.Path, d.TrashPath)
+	} else {
+		err = b.Remove(ctx, f.Path)
+	}
+	if err != nil {
+		if ferr := store.FinishDeletion(context.WithoutCancel(ctx), a.db, d.ID, "failed", "", filefleet.ErrorMessage(err)); ferr != nil {
+			a.log.Error("journal failed deletion", "deletion_id", d.ID, "err", ferr)
+		}
+		a.fail(c, err)
+		return
+	}
+	d.State = "done"
+	err = store.InTx(ctx, a.db, func(tx *sqlx.Tx) error {
+		if err := store.FinishDeletion(ctx, tx, d.ID, d.State, d.TrashPath, ""); err != nil {
+			return err
+		}
+		return store.SetDeleted(ctx, tx, f.RootID, f.Path, true)
+	})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	ok(c, http.StatusOK, gin.H{"deleted": f.ID, "root": f.RootName, "path": f.Path, "deletion": d}, nil)
 }

@@ -163,3 +163,32 @@ func SetDeleted(ctx context.Context, q sqlx.ExecerContext, rootID int64, path st
 		rootID, path, deleted)
 	return translate(err, "set deleted")
 }
+
+// FileDeletion is one entry of the journal of DELETE /files/{id}.
+type FileDeletion struct {
+	ID        int64  `json:"id" db:"id"`
+	FileID    int64  `json:"file_id" db:"file_id"`
+	RootID    int64  `json:"-" db:"root_id"`
+	Path      string `json:"path" db:"path"`
+	TrashPath string `json:"trash_path,omitempty" db:"trash_path"`
+	UserID    *int64 `json:"user_id,omitempty" db:"user_id"`
+	RequestID string `json:"request_id" db:"request_id"`
+	State     string `json:"state" db:"state"`
+	Message   string `json:"message,omitempty" db:"message"`
+}
+
+// StartDeletion journals a deletion before the file is touched; it fills d.ID.
+func StartDeletion(ctx context.Context, q sqlx.QueryerContext, d *FileDeletion) error {
+	err := sqlx.GetContext(ctx, q, &d.ID, `INSERT INTO file_deletions (file_id, root_id, path, trash_path, user_id, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, d.FileID, d.RootID, d.Path, d.TrashPath, d.UserID, d.RequestID)
+	d.State = "in_progress"
+	return translate(err, "start deletion")
+}
+
+// FinishDeletion records how deletion id ended: done (the catalog marks the file deleted in
+// the same transaction, see SetDeleted) or failed with a message.
+func FinishDeletion(ctx context.Context, q sqlx.ExecerContext, id int64, state, trashPath, message string) error {
+	_, err := q.ExecContext(ctx, `UPDATE file_deletions SET state = $2, trash_path = $3, message = $4, finished_at = now()
+		WHERE id = $1`, id, state, trashPath, message)
+	return translate(err, "finish deletion")
+}

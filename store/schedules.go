@@ -47,7 +47,7 @@ func GetSchedule(ctx context.Context, q sqlx.QueryerContext, id string) (*filefl
 
 // ListSchedules returns every schedule by name; enabledOnly leaves out disabled ones.
 func ListSchedules(ctx context.Context, q sqlx.QueryerContext, enabledOnly bool) ([]*filefleet.Schedule, error) {
-	var out []*filefleet.Schedule
+	out := []*filefleet.Schedule{}
 	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+scheduleColumns+` FROM schedules
 		WHERE enabled OR NOT $1 ORDER BY name`, enabledOnly)
 	return out, translate(err, "list schedules")

@@ -65,7 +65,7 @@ func TestMigrateTwice(t *testing.T) {
 	require.NoError(t, store.Migrate(context.Background(), db))
 	var versions []string
 	require.NoError(t, db.Select(&versions, `SELECT version FROM schema_migrations ORDER BY version`))
-	require.Equal(t, []string{"001_init", "002_dedupe", "003_schedules", "004_organize", "005_search", "006_auth"}, versions, "each migration applied once")
+	require.Equal(t, []string{"001_init", "002_dedupe", "003_schedules", "004_organize", "005_search", "006_auth", "007_file_deletions"}, versions, "each migration applied once")
 }
 
 // TestCompleteAndFinish completes units of two jobs in batches, with repeats: each unit counts
