@@ -228,3 +228,34 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestRequestIDAndCORS: every answer carries a request id (the client's when sane); browsers
+// on a configured origin may call the API, others get no CORS headers.
+func TestRequestIDAndCORS(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true, CORSOrigins: []string{"https://ui.example"}})
+	r := s.Do(t, http.MethodGet, "/api/v1/jobs", nil)
+	require.Len(t, r.Header.Get("X-Request-ID"), 36, "a UUID when the client sends none")
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/jobs", nil)
+	s.Header(req)
+	req.Header.Set("X-Request-ID", "trace-42")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, "trace-42", resp.Header.Get("X-Request-ID"))
+
+	preflight := func(origin string) *http.Response {
+		req, _ := http.NewRequest(http.MethodOptions, s.URL+"/api/v1/jobs", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "X-API-Key, Content-Type")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	resp = preflight("https://ui.example")
+	require.Less(t, resp.StatusCode, 300)
+	require.Equal(t, "https://ui.example", resp.Header.Get("Access-Control-Allow-Origin"))
+	require.Contains(t, strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "x-api-key")
+	require.Empty(t, preflight("https://evil.example").Header.Get("Access-Control-Allow-Origin"))
+}

@@ -10,7 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/auth"
 	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/store"
 )
 
 type syncBuffer struct {
@@ -71,4 +74,39 @@ func TestMainCommands(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, Main(context.Background(), []string{"api"}, &out, &errOut))
 	require.Contains(t, errOut.String(), "FILEFLEET_SECRET_KEY")
+}
+
+// TestAdminCreateAndBootstrap: `filefleet admin create` makes a user whose password works, and
+// refuses a short one; the API's start makes the first admin from FILEFLEET_ADMIN_PASSWORD
+// only while there are no users.
+func TestAdminCreateAndBootstrap(t *testing.T) {
+	db, dbURL := testenv.DB(t)
+	ctx := context.Background()
+	var out, errOut syncBuffer
+	t.Setenv("FILEFLEET_ADMIN_PASSWORD", "short")
+	require.Equal(t, 1, Main(ctx, []string{"admin", "create", "-username", "ops", "-role", "operator", "-database-url", dbURL}, &out, &errOut))
+	require.Contains(t, errOut.String(), "at least 12 characters")
+
+	require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(bootstrapAdmin(ctx, db, testenv.Logger(t))),
+		"the API does not start with a short admin password")
+	t.Setenv("FILEFLEET_ADMIN_PASSWORD", "first admin passphrase")
+	require.NoError(t, bootstrapAdmin(ctx, db, testenv.Logger(t)))
+	admin, err := store.UserByName(ctx, db, "admin")
+	require.NoError(t, err)
+	require.Equal(t, "admin", admin.Role)
+	require.True(t, auth.CheckPassword("first admin passphrase", admin.PasswordHash))
+
+	t.Setenv("FILEFLEET_ADMIN_PASSWORD", "the operator's passphrase")
+	require.Equal(t, 0, Main(ctx, []string{"admin", "create", "-username", "ops", "-role", "operator", "-database-url", dbURL}, &out, &errOut),
+		errOut.String())
+	ops, err := store.UserByName(ctx, db, "ops")
+	require.NoError(t, err)
+	require.Equal(t, "operator", ops.Role)
+	require.True(t, auth.CheckPassword("the operator's passphrase", ops.PasswordHash))
+	require.NotContains(t, out.String()+errOut.String(), "passphrase", "passwords are not echoed")
+
+	require.NoError(t, bootstrapAdmin(ctx, db, testenv.Logger(t)), "users exist: nothing to do")
+	n, err := store.CountUsers(ctx, db)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
 }

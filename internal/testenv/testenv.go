@@ -191,6 +191,7 @@ type StackOpts struct {
 	ScanPageSize int    // entries per scan task
 	RateLimits   map[string]int // api.Config.RateLimits
 	Log          io.Writer      // also receives the API's and worker's logs, at debug level
+	CORSOrigins  []string       // api.Config.CORSOrigins
 	DBURL        string // use this database instead of a new one
 	RedisURL     string // use this Redis instead of a claimed DB index
 }
@@ -230,7 +231,7 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	s.Jobs = &jobs.Service{DB: s.DB, Redis: s.Redis, Queue: asynq.NewClientFromRedisClient(s.Redis),
 		Inspector: asynq.NewInspectorFromRedisClient(s.Redis), Box: s.Box, Log: log}
 	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second,
-		AdminToken: AdminToken, RateLimits: o.RateLimits})
+		AdminToken: AdminToken, RateLimits: o.RateLimits, CORSOrigins: o.CORSOrigins})
 	require.NoError(t, s.API.Start(ctx))
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
