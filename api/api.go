@@ -264,7 +264,7 @@ func (a *API) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	took := time.Since(start)
-	a.log.Debug("http", "request_id", c.GetString("request_id"), "method", c.Request.Method, "path", c.Request.URL.Path,
+	a.log.DebugContext(c.Request.Context(), "http", "method", c.Request.Method, "path", c.Request.URL.Path,
 		"status", c.Writer.Status(), "duration_ms", took.Milliseconds())
 	route := c.FullPath() // the pattern, so that ids do not make new series
 	if route == "" {

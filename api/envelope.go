@@ -88,7 +88,7 @@ func (a *API) fail(c *gin.Context, err error) {
 		body.Details = fe.Details
 	}
 	if m.status >= 500 {
-		a.log.Error("request failed", "request_id", c.GetString("request_id"), "method", c.Request.Method, "route", c.FullPath(), "code", code, "err", err)
+		a.log.ErrorContext(c.Request.Context(), "request failed", "method", c.Request.Method, "route", c.FullPath(), "code", code, "err", err)
 	}
 	if m.status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "5")

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"log/slog"
 	"regexp"
 
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+
+	"github.com/filefleet/filefleet/internal/logctx"
 )
 
 // requestIDPattern is what a client-sent X-Request-ID may be; anything else is replaced.
@@ -20,6 +23,7 @@ func requestID(c *gin.Context) {
 	}
 	c.Set("request_id", id)
 	c.Header("X-Request-ID", id)
+	c.Request = c.Request.WithContext(logctx.With(c.Request.Context(), slog.String("request_id", id)))
 	c.Next()
 }
 

@@ -64,8 +64,7 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	taskID, _ := asynq.GetTaskID(ctx)
-	w.log.Debug("scan task done", "job_id", p.JobID, "task_id", taskID, "dir", p.Dir, "files", len(files))
+	w.log.DebugContext(ctx, "scan task done", "dir", p.Dir, "files", len(files))
 	return w.after(ctx, c)
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/events"
+	"github.com/filefleet/filefleet/internal/logctx"
 	"github.com/filefleet/filefleet/metrics"
 	"github.com/filefleet/filefleet/secret"
 	"github.com/filefleet/filefleet/storage"
@@ -94,10 +95,14 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logg
 	return w
 }
 
-// measure counts tasks and their durations by type and outcome.
-func measure(next asynq.Handler) asynq.Handler {
+// measure counts tasks and their durations by type and outcome, and gives the task's context
+// its job_id and task_id, which every line logged with it carries.
+func (w *Worker) measure(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		start := time.Now()
+		taskID, _ := asynq.GetTaskID(ctx)
+		h, _ := tasks.ParseHeader(t.Payload())
+		ctx = logctx.With(ctx, slog.String("job_id", h.JobID), slog.String("task_id", taskID))
 		err := next.ProcessTask(ctx, t)
 		outcome := "succeeded"
 		if err != nil {
@@ -105,6 +110,7 @@ func measure(next asynq.Handler) asynq.Handler {
 		}
 		metrics.Tasks.WithLabelValues(t.Type(), outcome).Inc()
 		metrics.TaskDuration.WithLabelValues(t.Type()).Observe(time.Since(start).Seconds())
+		w.log.DebugContext(ctx, "task "+outcome, "type", t.Type(), "duration_ms", time.Since(start).Milliseconds())
 		return err
 	})
 }
@@ -120,7 +126,7 @@ func (w *Worker) Name() string { return w.cfg.Name }
 // Start starts taking tasks.
 func (w *Worker) Start(ctx context.Context) error {
 	mux := asynq.NewServeMux()
-	mux.Use(measure)
+	mux.Use(w.measure)
 	mux.HandleFunc(tasks.TypeScanDir, w.handleScanDir)
 	mux.HandleFunc(tasks.TypeNoop, w.handleNoop)
 	mux.HandleFunc(tasks.TypeStage, w.handleStage)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/api"
+	"github.com/filefleet/filefleet/internal/logctx"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/metrics"
 	"github.com/filefleet/filefleet/scheduler"
@@ -140,9 +141,9 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(logctx.Handler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(logctx.Handler(slog.NewTextHandler(w, opts)))
 }
 
 // rateLimits reads FILEFLEET_RATE_LIMIT_<GROUP>: requests a minute.

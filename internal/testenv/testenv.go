@@ -31,6 +31,7 @@ import (
 
 	"github.com/filefleet/filefleet/api"
 	"github.com/filefleet/filefleet/auth"
+	"github.com/filefleet/filefleet/internal/logctx"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/secret"
 	"github.com/filefleet/filefleet/store"
@@ -187,13 +188,13 @@ const AdminToken = "test-admin-token"
 
 // StackOpts configures NewStack.
 type StackOpts struct {
-	NoWorker     bool   // run only the API (workers are started as processes by the test)
-	ScanPageSize int    // entries per scan task
+	NoWorker     bool           // run only the API (workers are started as processes by the test)
+	ScanPageSize int            // entries per scan task
 	RateLimits   map[string]int // api.Config.RateLimits
 	Log          io.Writer      // also receives the API's and worker's logs, at debug level
 	CORSOrigins  []string       // api.Config.CORSOrigins
-	DBURL        string // use this database instead of a new one
-	RedisURL     string // use this Redis instead of a claimed DB index
+	DBURL        string         // use this database instead of a new one
+	RedisURL     string         // use this Redis instead of a claimed DB index
 }
 
 // NewStack starts an API on a free port and, unless NoWorker, a worker, on their own database
@@ -226,7 +227,7 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	require.NoError(t, err)
 	log := Logger(t)
 	if o.Log != nil {
-		log = slog.New(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = slog.New(logctx.Handler(slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	s.Jobs = &jobs.Service{DB: s.DB, Redis: s.Redis, Queue: asynq.NewClientFromRedisClient(s.Redis),
 		Inspector: asynq.NewInspectorFromRedisClient(s.Redis), Box: s.Box, Log: log}
