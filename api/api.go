@@ -22,6 +22,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/auth"
+	"github.com/filefleet/filefleet/dashboard"
 	"github.com/filefleet/filefleet/events"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/metrics"
@@ -111,6 +112,10 @@ func (a *API) Handler() http.Handler {
 	r.GET("/ready", a.ready)
 	r.GET("/metrics", gin.WrapH(metrics.Handler(a.db, a.jobs.Inspector)))
 	a.serveDocs(r) // /openapi.json, /docs, /redoc
+	// The web UI: index.html at /, its assets under /ui/.
+	ui := gin.WrapH(dashboard.Handler())
+	r.GET("/", ui)
+	r.GET("/ui/*file", ui)
 	a.serveMonitoring(r)
 	a.routes(r)
 	return r
