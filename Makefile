@@ -32,11 +32,11 @@ vet:
 	go vet ./...
 
 # test: every package against real Redis, PostgreSQL, MinIO and Samba on loopback, then each
-# fuzz target for FUZZTIME.
+# fuzz target for FUZZTIME. Test artifacts (the web UI's screenshot) stay in $(CACHE)/test-output.
 FUZZTIME ?= 15s
 FUZZ_TARGETS := FuzzRequests:./e2e FuzzCleanPath:./storage FuzzDestination:./organize FuzzTakenAt:./organize
 test: services
-	@$(ENV); go test -count=1 -timeout 25m -p 2 ./...
+	@$(ENV); go test -count=1 -timeout 25m -p 2 -artifacts -outputdir $(CACHE)/test-output ./...
 	@$(ENV); for t in $(FUZZ_TARGETS); do \
 		go test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; done
 
