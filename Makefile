@@ -36,7 +36,7 @@ vet:
 FUZZTIME ?= 15s
 FUZZ_TARGETS := FuzzRequests:./e2e FuzzCleanPath:./storage FuzzDestination:./organize FuzzTakenAt:./organize
 test: services
-	@$(ENV); go test -count=1 -timeout 25m -p 2 -artifacts -outputdir $(CACHE)/test-output ./...
+	@mkdir -p $(CACHE)/test-output; $(ENV); go test -count=1 -timeout 25m -p 2 -artifacts -outputdir $(CACHE)/test-output ./...
 	@$(ENV); for t in $(FUZZ_TARGETS); do \
 		go test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}" || exit 1; done
 
