@@ -97,8 +97,8 @@ type ScanResult struct {
 	Summary     *Summary `json:"summary,omitempty"`
 }
 
-// MovesPerGroup is how many moves of a plan one task carries out.
-const MovesPerGroup = 200
+// MovesPerGroup is how many moves of a plan one task carries out (a few at a time).
+const MovesPerGroup = 100
 
 // Preview plans req from the catalog as it is now and stores the plan, awaiting approval; jobID
 // is the organize job it plans from, if any. req must be valid.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/zeebo/blake3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/hashing"
@@ -21,30 +23,37 @@ import (
 // maxSuffix is how many suffixed names a move tries when its destination keeps being taken.
 const maxSuffix = 1000
 
+// movesAtOnce is how many moves of a batch one task carries out at a time: each waits mostly
+// on storage and PostgreSQL round trips, and the plan's destinations are distinct.
+const movesAtOnce = 8
+
 // moveGroup carries out (or undoes) the moves of one batch of an organize plan and returns how
 // many files it moved.
 func (w *Worker) moveGroup(ctx context.Context, planID string, items []store.PlanItem, undo bool) (int64, error) {
-	var n int64
+	var n atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(movesAtOnce)
 	for _, it := range items {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		var moved bool
-		var err error
-		switch {
-		case undo && it.State == filefleet.ItemDone:
-			moved, err = w.unmoveItem(ctx, planID, it)
-		case !undo && (it.State == filefleet.ItemPlanned || it.State == filefleet.ItemInProgress):
-			moved, err = w.moveItem(ctx, planID, it)
-		}
-		if err != nil {
-			return n, err
-		}
-		if moved {
-			n++
-		}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			var moved bool
+			var err error
+			switch {
+			case undo && it.State == filefleet.ItemDone:
+				moved, err = w.unmoveItem(gctx, planID, it)
+			case !undo && (it.State == filefleet.ItemPlanned || it.State == filefleet.ItemInProgress):
+				moved, err = w.moveItem(gctx, planID, it)
+			}
+			if moved {
+				n.Add(1)
+			}
+			return err
+		})
 	}
-	return n, nil
+	err := g.Wait()
+	return n.Load(), err
 }
 
 // move is one organize item's two ends.
