@@ -117,15 +117,29 @@ field() { # field KEY LINE: the value of KEY=value in LINE
 calc() { awk "BEGIN {printf \"$1\n\", $2}"; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 
+# api_key PASSWORD logs in as the bench's admin (made by the API from FILEFLEET_ADMIN_PASSWORD
+# on its empty database) and exports FILEFLEET_API_KEY, which benchtool sends.
+api_key() {
+  local token key
+  token="$(curl -fsS -XPOST "$API/auth/login" -d "{\"username\":\"admin\",\"password\":\"$1\"}" \
+    | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)" || die "cannot log in to filefleet"
+  key="$(curl -fsS -XPOST "$API/keys" -H "Authorization: Bearer $token" -d '{"name":"bench"}' \
+    | grep -o '"key":"fo_[^"]*"' | cut -d'"' -f4)" || die "cannot create an API key"
+  [ -n "$key" ] || die "no API key in the answer of POST /keys"
+  export FILEFLEET_API_KEY="$key"
+}
+
 # start_filefleet REDIS_URL starts `filefleet all` (or api + WORKERS workers) on a free port
 # with that Redis, the bench database and a random key, sets API and waits until it is ready.
 API=""
+ADMIN_PASSWORD="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" # one per run: the database may outlive a start
 start_filefleet() {
   local port; port="$("$BT" freeport)"
   local key; key="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   local -a envs=(FILEFLEET_REDIS_URL="$1" FILEFLEET_DATABASE_URL="$FF_DATABASE_URL"
     FILEFLEET_SECRET_KEY="$key" FILEFLEET_HTTP_ADDR="127.0.0.1:$port"
-    FILEFLEET_WORKER_CONCURRENCY="$CONC" FILEFLEET_LOG_LEVEL="$LOG_LEVEL")
+    FILEFLEET_WORKER_CONCURRENCY="$CONC" FILEFLEET_LOG_LEVEL="$LOG_LEVEL"
+    FILEFLEET_ADMIN_PASSWORD="$ADMIN_PASSWORD" FILEFLEET_RATE_LIMIT_API=0 FILEFLEET_RATE_LIMIT_SUBMIT=0)
   if [ "${WORKERS:-0}" = 0 ]; then
     env "${envs[@]}" bin/filefleet all >"$WORK/filefleet-all.log" 2>&1 &
     PIDS+=($!)
@@ -140,7 +154,10 @@ start_filefleet() {
   fi
   API="http://127.0.0.1:$port/api/v1"
   for _ in $(seq 150); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null && return 0
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null; then
+      api_key "$ADMIN_PASSWORD"
+      return 0
+    fi
     local pid; for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || die "filefleet exited; see $WORK/filefleet-*.log"; done
     sleep 0.2
   done

@@ -44,6 +44,7 @@ type treeParams struct {
 	DupPercent int    `json:"dup_percent"`
 	Seed       uint64 `json:"seed"`
 	MaxSize    int64  `json:"max_size"`
+	Flat       bool   `json:"flat,omitempty"` // every file in the top directory (the organize benchmark's)
 }
 
 // treeStats is what a generated tree holds; the duplicate figures are known by construction.
@@ -196,6 +197,12 @@ func planTree(p treeParams) ([]genFile, treeStats) {
 		}
 		st.Bytes += files[i].size
 	}
+	if p.Flat {
+		// The same files, each in the top directory: names are unique without their directories.
+		for i := range files {
+			files[i].path = files[i].path[strings.LastIndexByte(files[i].path, '/')+1:]
+		}
+	}
 	st.Files, st.SameSize, st.NearDup = len(files), sameSize, nearDup
 	count := map[[3]int64]int{}
 	for _, f := range files {
@@ -229,13 +236,14 @@ func gentree(args []string) error {
 	fs.IntVar(&p.DupPercent, "dup-percent", 20, "percent of files that are copies of another")
 	fs.Uint64Var(&p.Seed, "seed", 1, "seed")
 	fs.Int64Var(&p.MaxSize, "max-size", 12<<20, "largest file (below 16 MiB, so an S3 upload is one part and its ETag its MD5)")
+	fs.BoolVar(&p.Flat, "flat", false, "put every file in the top directory")
 	workers := fs.Int("workers", 4, "files written at once")
 	fs.Parse(args)
 	if *dir == "" {
 		return errors.New("-dir is required")
 	}
-	if p.Files < 2 || p.Bytes < int64(p.Files)*10 || p.DupPercent < 0 || p.DupPercent > 50 || p.MaxSize < 2<<20 {
-		return errors.New("need -files ≥ 2, -bytes ≥ 10 × files, -dup-percent 0..50, -max-size ≥ 2 MiB")
+	if p.Files < 2 || p.Bytes < int64(p.Files)*10 || p.DupPercent < 0 || p.DupPercent > 50 || p.MaxSize < 64<<10 {
+		return errors.New("need -files ≥ 2, -bytes ≥ 10 × files, -dup-percent 0..50, -max-size ≥ 64 KiB")
 	}
 	d, err := filepath.Abs(*dir)
 	if err != nil {
@@ -369,26 +377,32 @@ func dirTotals(dir string) (files int, bytes int64, err error) {
 	return files, bytes, err
 }
 
-// fillfromdir makes the bucket hold the files under -dir, keyed by their slash-separated
-// paths; objects there already with the same size are not uploaded again.
+// fillfromdir makes the bucket (or the part of it under -prefix) hold the files under -dir,
+// keyed by -prefix and their slash-separated paths; objects there already with the same size
+// are not uploaded again.
 func fillfromdir(args []string) error {
 	fs := flag.NewFlagSet("fillfromdir", flag.ExitOnError)
 	s3 := newS3Flags(fs)
 	dir := fs.String("dir", "", "directory to upload")
 	conc := fs.Int("concurrency", 16, "uploads at once")
 	prune := fs.Bool("prune", false, "delete objects that are not under -dir (else: fail)")
+	prefix := fs.String("prefix", "", `key prefix ending in "/" (objects elsewhere in the bucket are left alone)`)
 	fs.Parse(args)
 	if *dir == "" {
 		return errors.New("-dir is required")
 	}
+	if *prefix != "" && !strings.HasSuffix(*prefix, "/") {
+		return errors.New(`-prefix must end in "/"`)
+	}
 
+	where := *s3.bucket + "/" + *prefix // for messages
 	ctx := context.Background()
 	mc, err := s3.bucketClient(ctx, *conc)
 	if err != nil {
 		return err
 	}
 	have := map[string]minio.ObjectInfo{}
-	for obj := range mc.ListObjects(ctx, *s3.bucket, minio.ListObjectsOptions{Recursive: true}) {
+	for obj := range mc.ListObjects(ctx, *s3.bucket, minio.ListObjectsOptions{Recursive: true, Prefix: *prefix}) {
 		if obj.Err != nil {
 			return fmt.Errorf("list %s: %w", *s3.bucket, obj.Err)
 		}
@@ -413,7 +427,7 @@ func fillfromdir(args []string) error {
 		if err != nil {
 			return err
 		}
-		key := filepath.ToSlash(rel)
+		key := *prefix + filepath.ToSlash(rel)
 		files++
 		bytes += info.Size()
 		obj, ok := have[key]
@@ -430,7 +444,7 @@ func fillfromdir(args []string) error {
 		return err
 	}
 	if len(have) > 0 && !*prune {
-		return fmt.Errorf("bucket %s holds %d objects that are not under %s; empty it or pick another bucket", *s3.bucket, len(have), *dir)
+		return fmt.Errorf("bucket %s holds %d objects that are not under %s; empty it or pick another bucket", where, len(have), *dir)
 	}
 	for key := range have {
 		if err := mc.RemoveObject(ctx, *s3.bucket, key, minio.RemoveObjectOptions{}); err != nil {
@@ -438,7 +452,7 @@ func fillfromdir(args []string) error {
 		}
 	}
 	if len(have) > 0 {
-		fmt.Fprintf(os.Stderr, "bench: removed %d objects of bucket %s that are not under %s\n", len(have), *s3.bucket, *dir)
+		fmt.Fprintf(os.Stderr, "bench: removed %d objects of bucket %s that are not under %s\n", len(have), where, *dir)
 	}
 	// Objects of the same size: a single-part upload's ETag is the MD5 of the content, so
 	// compare that (a tree made with another seed has the same sizes).
@@ -464,7 +478,7 @@ func fillfromdir(args []string) error {
 			upBytes += u.size
 		}
 		fmt.Fprintf(os.Stderr, "bench: uploading %d files (%.2f GiB) of %s to bucket %s, %d at once...\n",
-			len(todo), float64(upBytes)/(1<<30), *dir, *s3.bucket, *conc)
+			len(todo), float64(upBytes)/(1<<30), *dir, where, *conc)
 		start := time.Now()
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(*conc)
@@ -488,7 +502,7 @@ func fillfromdir(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "bench: uploaded %d objects in %.1fs\n", done.Load(), time.Since(start).Seconds())
 	} else {
-		fmt.Fprintf(os.Stderr, "bench: bucket %s already holds the %d files of %s\n", *s3.bucket, files, *dir)
+		fmt.Fprintf(os.Stderr, "bench: bucket %s already holds the %d files of %s\n", where, files, *dir)
 	}
 	fmt.Printf("objects=%d bytes=%d uploaded=%d\n", files, bytes, len(todo))
 	return nil
@@ -514,6 +528,7 @@ func ensureRoot(ctx context.Context, c *client, name, spec string) (bool, error)
 	if err != nil {
 		return false, err
 	}
+	req.Header.Set("X-API-Key", os.Getenv("FILEFLEET_API_KEY"))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return false, err

@@ -39,12 +39,12 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool fill|filltree|freeport|ffscan|ffjobs|asynq|gentree|fillfromdir|ffdedupe|ffhash [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool fill|filltree|freeport|ffscan|ffjobs|asynq|gentree|fillfromdir|ffdedupe|ffhash|fforganize [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{"fill": fill, "filltree": filltree, "freeport": freeport, "ffscan": ffscan,
 		"ffjobs": ffjobs, "asynq": bareAsynq, "gentree": gentree, "fillfromdir": fillfromdir, "ffdedupe": ffdedupe,
-		"ffhash": ffhash}
+		"ffhash": ffhash, "fforganize": fforganize}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "benchtool: unknown subcommand %q\n", os.Args[1])
@@ -270,6 +270,9 @@ func (c *client) do(ctx context.Context, method, path string, body any) (*envelo
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if key := os.Getenv("FILEFLEET_API_KEY"); key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
@@ -303,8 +306,9 @@ type job struct {
 	CreatedAt  time.Time       `json:"created_at"`
 }
 
-// runJob submits a job (POST path with body) and polls it until it succeeds; it returns the
-// job as last seen and the time from submit to that poll.
+// runJob submits a job (POST path with body; the answer is the job, or holds it as "job") and
+// polls it until it succeeds; it returns the job as last seen and the time from submit to that
+// poll.
 func runJob(ctx context.Context, c *client, path string, body any, poll time.Duration) (job, time.Duration, error) {
 	start := time.Now()
 	env, err := c.do(ctx, "POST", path, body)
@@ -314,6 +318,14 @@ func runJob(ctx context.Context, c *client, path string, body any, poll time.Dur
 	var j job
 	if err := json.Unmarshal(env.Data, &j); err != nil {
 		return j, 0, fmt.Errorf("POST %s: %w", path, err)
+	}
+	if j.ID == "" { // plan endpoints answer {"plan_id": ..., "job": {...}}
+		var started struct {
+			Job job `json:"job"`
+		}
+		if err := json.Unmarshal(env.Data, &started); err == nil {
+			j = started.Job
+		}
 	}
 	if j.ID == "" {
 		return j, 0, fmt.Errorf("POST %s: no job id in %.200s", path, env.Data)
