@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -313,9 +312,9 @@ func (a *API) listUsers(c *gin.Context) {
 
 // userID parses the id parameter; users without users.manage may only name themselves.
 func (a *API) userID(c *gin.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := idParam(c, "user")
 	if err != nil {
-		return 0, filefleet.Errorf(filefleet.EINVALID, "user id must be a number, not %q", c.Param("id"))
+		return 0, err
 	}
 	if p := principalOf(c); id != p.UserID && !p.Can(auth.PermUsersManage) {
 		return 0, filefleet.Errorf(filefleet.EFORBIDDEN, "other users need permission %s", auth.PermUsersManage)
@@ -374,9 +373,9 @@ func (a *API) patchUser(c *gin.Context) {
 }
 
 func (a *API) deleteUser(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := idParam(c, "user")
 	if err != nil {
-		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "user id must be a number"))
+		a.fail(c, err)
 		return
 	}
 	if id == principalOf(c).UserID {
@@ -426,9 +425,9 @@ func (a *API) putRole(c *gin.Context) {
 	}
 	status := http.StatusCreated
 	if c.Request.Method == http.MethodPut {
-		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		id, err := idParam(c, "role")
 		if err != nil {
-			a.fail(c, filefleet.Errorf(filefleet.EINVALID, "role id must be a number"))
+			a.fail(c, err)
 			return
 		}
 		r.ID, status = id, http.StatusOK
@@ -450,9 +449,9 @@ func (a *API) listRoles(c *gin.Context) {
 }
 
 func (a *API) getRole(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := idParam(c, "role")
 	if err != nil {
-		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "role id must be a number"))
+		a.fail(c, err)
 		return
 	}
 	r, err := store.GetRole(c.Request.Context(), a.db, id)
@@ -464,9 +463,9 @@ func (a *API) getRole(c *gin.Context) {
 }
 
 func (a *API) deleteRole(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	id, err := idParam(c, "role")
 	if err != nil {
-		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "role id must be a number"))
+		a.fail(c, err)
 		return
 	}
 	if err := store.DeleteRole(c.Request.Context(), a.db, id); err != nil {

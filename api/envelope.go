@@ -154,3 +154,13 @@ func oneOf(name, v string, allowed []string) error {
 func pageMeta(total int64, limit, offset int) map[string]any {
 	return map[string]any{"total": total, "limit": limit, "offset": offset}
 }
+
+// idParam parses the id path parameter of a resource numbered from 1 (what names it in the
+// error): EINVALID unless it is a positive integer.
+func idParam(c *gin.Context, what string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, filefleet.Errorf(filefleet.EINVALID, "%s id %q is not a positive integer", what, c.Param("id"))
+	}
+	return id, nil
+}

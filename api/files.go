@@ -46,9 +46,9 @@ func (a *API) listFiles(c *gin.Context) {
 }
 
 func (a *API) getFile(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "file id %q is not a positive integer", c.Param("id")))
+	id, err := idParam(c, "file")
+	if err != nil {
+		a.fail(c, err)
 		return
 	}
 	f, err := store.GetFile(c.Request.Context(), a.db, id)
@@ -63,9 +63,9 @@ func (a *API) getFile(c *gin.Context) {
 // .filefleet-trash/deleted/<deletion id>/ in its root (where it can be taken back), with
 // ?permanent=true it removes it. The deletion is journaled before the file is touched.
 func (a *API) deleteFile(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "file id %q is not a positive integer", c.Param("id")))
+	id, err := idParam(c, "file")
+	if err != nil {
+		a.fail(c, err)
 		return
 	}
 	permanent := c.Query("permanent") == "true"
