@@ -21,6 +21,9 @@ const (
 	// seed's names), beside the generic job events.
 	EventOrganizeProgress EventType = "organize_progress"
 	EventOrganizeComplete EventType = "organize_complete"
+	// EventFileUploaded reports a file written through POST /files/upload; it belongs to no job
+	// and appears on the stream of all events.
+	EventFileUploaded EventType = "file_uploaded"
 )
 
 // Terminal reports whether t is the last event of a job.

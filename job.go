@@ -26,10 +26,16 @@ const (
 	// the files back. Started through /organize/execute and /organize/undo.
 	JobTypeOrganizeExecute JobType = "organize_execute"
 	JobTypeOrganizeUndo    JobType = "organize_undo"
+	// JobTypeArchive streams files of one root into a zip or tar archive written to a root.
+	JobTypeArchive JobType = "archive"
+	// JobTypeConvert converts one media file or document into another format (ffmpeg,
+	// pdftotext), on workers that serve the convert queue.
+	JobTypeConvert JobType = "convert"
 )
 
 // JobTypes lists the job types POST /jobs takes.
-var JobTypes = []JobType{JobTypeScan, JobTypeNoop, JobTypeHash, JobTypeDedupe, JobTypeOrganize}
+var JobTypes = []JobType{JobTypeScan, JobTypeNoop, JobTypeHash, JobTypeDedupe, JobTypeOrganize, JobTypeArchive,
+	JobTypeConvert}
 
 // AllJobTypes lists every job type, for filters.
 var AllJobTypes = append(JobTypes, JobTypeDedupeExecute, JobTypeDedupeUndo, JobTypeOrganizeExecute, JobTypeOrganizeUndo)
@@ -119,4 +125,61 @@ type ScanResult struct {
 	Bytes      int64 `json:"bytes"`
 	Deleted    int64 `json:"deleted"`
 	Generation int64 `json:"generation"`
+}
+
+// ArchiveParams are the parameters of an archive job: Prefix (a directory, "" for all of the
+// root) or Paths (files and directories) of Root, written as Format to TargetPath of
+// TargetRoot.
+type ArchiveParams struct {
+	Root       string   `json:"root"`
+	Prefix     string   `json:"prefix,omitempty"`
+	Paths      []string `json:"paths,omitempty"`
+	Format     string   `json:"format"`
+	TargetRoot string   `json:"target_root"`
+	TargetPath string   `json:"target_path"`
+	Overwrite  bool     `json:"overwrite,omitempty"`
+	// Resolved when the job is submitted.
+	RootID       int64 `json:"root_id"`
+	TargetRootID int64 `json:"target_root_id"`
+}
+
+// ArchiveResult is a finished archive job's result.
+type ArchiveResult struct {
+	Root    string `json:"root"`
+	Path    string `json:"path"`
+	Format  string `json:"format"`
+	Size    int64  `json:"size"`    // of the archive
+	Entries int    `json:"entries"` // files in it
+	Bytes   int64  `json:"bytes"`   // content bytes of the files
+	BLAKE3  string `json:"blake3"`  // of the archive, hex
+}
+
+// ConvertParams are the parameters of a convert job (the catalog seed's conversion request,
+// with roots): SourcePath of Root becomes TargetPath of TargetRoot.
+type ConvertParams struct {
+	Root           string            `json:"root"`
+	SourcePath     string            `json:"source_path"`
+	TargetRoot     string            `json:"target_root"`
+	TargetPath     string            `json:"target_path"`
+	SourceFormat   string            `json:"source_format"`
+	TargetFormat   string            `json:"target_format"`
+	ConversionType string            `json:"conversion_type"` // image, audio, video, document
+	Quality        string            `json:"quality,omitempty"`
+	Settings       map[string]string `json:"settings,omitempty"`
+	Overwrite      bool              `json:"overwrite,omitempty"`
+	ScheduledFor   *time.Time        `json:"scheduled_for,omitempty"`
+	// Resolved when the job is submitted.
+	RootID       int64 `json:"root_id"`
+	TargetRootID int64 `json:"target_root_id"`
+}
+
+// ConvertResult is a finished convert job's result.
+type ConvertResult struct {
+	Root     string   `json:"root"`
+	Path     string   `json:"path"`
+	Size     int64    `json:"size"`
+	BLAKE3   string   `json:"blake3"`
+	Format   string   `json:"format,omitempty"`   // container, as ffprobe names it
+	Codecs   []string `json:"codecs,omitempty"`   // of the streams, as ffprobe names them
+	Duration float64  `json:"duration,omitempty"` // seconds
 }

@@ -49,6 +49,9 @@ type Config struct {
 	RateLimits map[string]int
 	// CORSOrigins are the origins browsers may call the API from ("*" for any); none: CORS off.
 	CORSOrigins []string
+	// DownloadMaxBytes is the most a directory or archive download may hold; defaults to
+	// DownloadMaxBytesDefault.
+	DownloadMaxBytes int64
 }
 
 // API is the HTTP server.
@@ -75,6 +78,7 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, js *jobs.Service, box *secret.B
 	cfg.Addr = cmp.Or(cfg.Addr, AddrDefault)
 	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, RequestTimeoutDefault)
 	cfg.KeepAlive = cmp.Or(cfg.KeepAlive, KeepAliveDefault)
+	cfg.DownloadMaxBytes = cmp.Or(cfg.DownloadMaxBytes, DownloadMaxBytesDefault)
 	limits := maps.Clone(RateLimitsDefault)
 	maps.Copy(limits, cfg.RateLimits)
 	cfg.RateLimits = limits
@@ -195,6 +199,17 @@ func (a *API) routes(r *gin.Engine) {
 	timed.GET("/stats/directories/by-size", a.need(auth.PermFilesView), a.directoryStats)
 	timed.GET("/stats/growth", a.need(auth.PermFilesView), a.growthStats)
 	timed.GET("/stats/scans", a.need(auth.PermJobsView), a.scanStats)
+	timed.POST("/archive", a.need(auth.PermJobsSubmit), a.limit(LimitSubmit), a.submitArchive)
+	timed.POST("/conversions", a.need(auth.PermJobsSubmit), a.limit(LimitSubmit), a.createConversion)
+	timed.GET("/conversions", a.need(auth.PermJobsView), a.listConversions)
+	timed.GET("/conversions/formats", a.need(auth.PermJobsView), a.conversionFormats)
+	timed.GET("/conversions/:id", a.need(auth.PermJobsView), a.getConversion)
+	timed.POST("/conversions/:id/cancel", a.need(auth.PermJobsCancel), a.cancelConversion)
+	// Transfers stream for as long as they take: no request timeout.
+	v1.GET("/download/file/:id", a.need(auth.PermFilesView), a.downloadFile)
+	v1.GET("/download/directory/:root/*path", a.need(auth.PermFilesView), a.downloadDirectory)
+	v1.POST("/download/archive", a.need(auth.PermFilesView), a.downloadArchive)
+	v1.POST("/files/upload", a.need(auth.PermFilesUpload), a.uploadFile)
 	v1.GET("/jobs/:id/events", a.need(auth.PermJobsView), a.jobEvents)
 	v1.GET("/events", a.need(auth.PermJobsView), a.allEvents)
 	v1.GET("/ws/:client_id", a.need(auth.PermJobsView), a.websocket)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/storage"
-	"github.com/filefleet/filefleet/storage/backends"
 	"github.com/filefleet/filefleet/store"
 )
 
@@ -78,12 +77,7 @@ func (a *API) deleteFile(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	root, err := store.GetRootByID(ctx, a.db, a.box, f.RootID)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	b, err := backends.Open(*root)
+	b, _, err := a.backendOf(ctx, f.RootID)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -17,6 +17,7 @@ const (
 	PermJobsCancel      Permission = "jobs.cancel"
 	PermFilesView       Permission = "files.view"
 	PermFilesDelete     Permission = "files.delete"
+	PermFilesUpload     Permission = "files.upload"
 	PermPlansExecute    Permission = "plans.execute" // approve and run (or undo) dedupe and organize plans
 	PermSchedulesView   Permission = "schedules.view"
 	PermSchedulesManage Permission = "schedules.manage"
@@ -29,7 +30,7 @@ const (
 var Catalog = map[string][]Permission{
 	"roots":      {PermRootsView, PermRootsManage},
 	"jobs":       {PermJobsView, PermJobsSubmit, PermJobsCancel},
-	"files":      {PermFilesView, PermFilesDelete},
+	"files":      {PermFilesView, PermFilesDelete, PermFilesUpload},
 	"plans":      {PermPlansExecute},
 	"schedules":  {PermSchedulesView, PermSchedulesManage},
 	"monitoring": {PermMonitoringView},

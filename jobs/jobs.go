@@ -50,7 +50,9 @@ type SubmitParams struct {
 	Algos []filefleet.HashAlgo `json:"algorithms,omitempty"` // hash jobs: beside blake3
 	// Organize jobs: the plan to make once the catalog is fresh (organize.Request as JSON:
 	// methodology, target_root...); none: the job only refreshes the catalog.
-	Organize json.RawMessage `json:"organize,omitempty"`
+	Organize json.RawMessage          `json:"organize,omitempty"`
+	Archive  *filefleet.ArchiveParams `json:"archive,omitempty"` // archive jobs
+	Convert  *filefleet.ConvertParams `json:"convert,omitempty"` // convert jobs
 
 	// Set by the scheduler: the job's ID (deterministic per schedule and tick, so a tick
 	// submitted twice is refused) and its schedule.
@@ -129,6 +131,10 @@ func (s *Service) prepare(ctx context.Context, p SubmitParams, roots map[string]
 		return s.prepareStaged(ctx, nj, p, roots)
 	case filefleet.JobTypeOrganize:
 		return s.prepareOrganize(ctx, nj, p, roots)
+	case filefleet.JobTypeArchive:
+		return s.prepareArchive(ctx, nj, p, roots)
+	case filefleet.JobTypeConvert:
+		return s.prepareConvert(ctx, nj, p, roots)
 	case "":
 		return nj, filefleet.Errorf(filefleet.EINVALID, "job type is required (one of %v)", filefleet.JobTypes)
 	default:
@@ -190,6 +196,19 @@ func FirstTask(id string, typ filefleet.JobType, rootID int64, params json.RawMe
 			Dir: sp.Prefix, Gen: sp.Generation}, asynq.Queue(tasks.QueueDefault))
 	case filefleet.JobTypeNoop:
 		return tasks.NewNoopTask(tasks.NoopPayload{Header: h}, asynq.Queue(tasks.QueueDefault))
+	case filefleet.JobTypeArchive:
+		return tasks.NewTask(tasks.TypeArchive, h, tasks.NoopPayload{Header: h}, asynq.Queue(tasks.QueueDefault),
+			asynq.Timeout(tasks.LongTimeout))
+	case filefleet.JobTypeConvert:
+		var cp filefleet.ConvertParams
+		if err := json.Unmarshal(params, &cp); err != nil {
+			return nil, fmt.Errorf("convert params: %w", err)
+		}
+		opts := []asynq.Option{asynq.Queue(tasks.QueueConvert), asynq.Timeout(tasks.LongTimeout)}
+		if cp.ScheduledFor != nil {
+			opts = append(opts, asynq.ProcessAt(*cp.ScheduledFor))
+		}
+		return tasks.NewTask(tasks.TypeConvert, h, tasks.NoopPayload{Header: h}, opts...)
 	}
 	if stages, ok := tasks.Stages[typ]; ok {
 		h.Unit = tasks.StageUnit(stages[0])
@@ -254,7 +273,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*filefleet.Job, error)
 	}
 	if units, err := store.OpenUnits(ctx, s.DB, id); err == nil {
 		for _, u := range units {
-			for _, q := range []string{tasks.QueueCritical, tasks.QueueDefault, tasks.QueueLow} {
+			for _, q := range []string{tasks.QueueCritical, tasks.QueueDefault, tasks.QueueLow, tasks.QueueConvert} {
 				if s.Inspector.DeleteTask(q, tasks.TaskID(id, u)) == nil {
 					break
 				}

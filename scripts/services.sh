@@ -119,13 +119,20 @@ ensure_samba() {
 
 # Chromium is only for the web UI's browser test (e2e/ui_test.go); nothing to start.
 ensure_chromium() { [ -x /usr/bin/chromium ] || apt_install chromium; }
+# Conversions: ffmpeg/ffprobe for media, pdftotext (poppler-utils) for documents.
+ensure_media_tools() {
+  local missing=()
+  command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+  command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
 
 case "${1:-all}" in
   redis) ensure_redis ;;
   postgres) ensure_postgres ;;
   minio) ensure_minio ;;
   samba) ensure_samba ;;
-  all) ensure_redis; ensure_postgres; ensure_minio; ensure_samba; ensure_chromium ;;
+  all) ensure_redis; ensure_postgres; ensure_minio; ensure_samba; ensure_chromium; ensure_media_tools ;;
   env) # prints the environment that points filefleet and its tests at these servers
     echo "export FILEFLEET_REDIS_URL=redis://127.0.0.1:6379/0"
     echo "export FILEFLEET_DATABASE_URL=postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:5432/$PG_DB?sslmode=disable"

@@ -19,7 +19,7 @@ func AddEvent(ctx context.Context, q sqlx.ExtContext, ev *filefleet.Event) error
 	if err != nil {
 		return err
 	}
-	err = sqlx.GetContext(ctx, q, &ev.ID, `INSERT INTO job_events (job_id, type, payload) VALUES ($1, $2, $3)
+	err = sqlx.GetContext(ctx, q, &ev.ID, `INSERT INTO job_events (job_id, type, payload) VALUES (NULLIF($1, '')::uuid, $2, $3)
 		RETURNING id`, ev.JobID, ev.Type, payload)
 	return translate(err, "add event")
 }
@@ -50,4 +50,25 @@ func ListEvents(ctx context.Context, q sqlx.QueryerContext, jobID string, after 
 		evs[i].ID = r.ID
 	}
 	return evs, nil
+}
+
+// LatestEvent returns the newest event of type typ of a job, nil when it has none.
+func LatestEvent(ctx context.Context, q sqlx.QueryerContext, jobID string, typ filefleet.EventType) (*filefleet.Event, error) {
+	var row struct {
+		ID      int64  `db:"id"`
+		Payload []byte `db:"payload"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, `SELECT id, payload FROM job_events WHERE job_id = $1 AND type = $2
+		ORDER BY id DESC LIMIT 1`, jobID, typ)
+	if filefleet.ErrorCode(translate(err, "")) == filefleet.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, translate(err, "latest event")
+	}
+	var ev filefleet.Event
+	if err := json.Unmarshal(row.Payload, &ev); err != nil {
+		return nil, err
+	}
+	ev.ID = row.ID
+	return &ev, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/storage"
 )
 
 // ScannedFile is one file as a scan saw it.
@@ -191,4 +192,21 @@ func FinishDeletion(ctx context.Context, q sqlx.ExecerContext, id int64, state, 
 	_, err := q.ExecContext(ctx, `UPDATE file_deletions SET state = $2, trash_path = $3, message = $4, finished_at = now()
 		WHERE id = $1`, id, state, trashPath, message)
 	return translate(err, "finish deletion")
+}
+
+// RecordWritten records a file filefleet wrote itself (an upload, an archive, a conversion)
+// as a scan would, with the BLAKE3 of its content, and returns its catalog id.
+func RecordWritten(ctx context.Context, q sqlx.ExtContext, rootID int64, e storage.Entry, blake3 []byte) (int64, error) {
+	f := ScannedFile{Path: e.Path, Size: e.Size, ModTime: e.ModTime, ETag: e.ETag, FileKey: e.FileKey}
+	gen, err := NextScanGeneration(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	if err := UpsertFiles(ctx, q, rootID, gen, []ScannedFile{f}); err != nil {
+		return 0, err
+	}
+	var id int64
+	err = sqlx.GetContext(ctx, q, &id, `UPDATE files SET hash_blake3 = $3 WHERE root_id = $1 AND path = $2
+		RETURNING id`, rootID, f.Path, blake3)
+	return id, translate(err, "record written file")
 }

@@ -239,3 +239,11 @@ func FinishJob(ctx context.Context, q sqlx.ExecerContext, id string, state filef
 	n, _ := r.RowsAffected()
 	return n == 1, nil
 }
+
+// SetJobProgress sets the files and bytes a running job has done so far: for jobs run by one
+// long task (archive, convert), which report progress before their unit completes.
+func SetJobProgress(ctx context.Context, q sqlx.ExecerContext, id string, files, bytes int64) error {
+	_, err := q.ExecContext(ctx, `UPDATE jobs SET files = $2, bytes = $3 WHERE id = $1 AND status = 'running'`,
+		id, files, bytes)
+	return translate(err, "set job progress")
+}

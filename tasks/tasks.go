@@ -22,9 +22,11 @@ const (
 	// TypeStage plans a stage of a multi-stage job (hash, dedupe): it registers the stage's
 	// units, or moves on to the next stage when there is nothing to do.
 	TypeStage     = "job:stage"
-	TypeHashFiles = "hash:files" // hash a batch of catalog files
-	TypePlanApply = "plan:apply" // carry out (or undo) a batch of a plan's groups
-	TypeExifFiles = "exif:files" // read the EXIF dates of a batch of images
+	TypeHashFiles = "hash:files"    // hash a batch of catalog files
+	TypePlanApply = "plan:apply"    // carry out (or undo) a batch of a plan's groups
+	TypeExifFiles = "exif:files"    // read the EXIF dates of a batch of images
+	TypeArchive   = "archive:write" // write an archive job's archive (one task per job)
+	TypeConvert   = "convert:run"   // run a convert job's conversion (one task per job)
 )
 
 // Queues with their priority weights.
@@ -32,7 +34,20 @@ const (
 	QueueCritical = "critical"
 	QueueDefault  = "default"
 	QueueLow      = "low"
+	// QueueConvert holds conversions; only workers that have ffmpeg serve it.
+	QueueConvert = "convert"
 )
+
+// QueueConvertWeight is the convert queue's priority weight on workers that serve it.
+const QueueConvertWeight = 2
+
+// ConverterKey is the Redis key under which worker name advertises the kinds it converts
+// (a JSON list, renewed while the worker runs).
+func ConverterKey(name string) string { return "filefleet:converters:" + name }
+
+// LongTimeout bounds a task that runs a whole job alone (archive, convert): asynq's default
+// of 30 minutes would kill a large archive midway.
+const LongTimeout = 12 * time.Hour
 
 // QueuesDefault is the queues a worker serves and their weights, unless configured.
 var QueuesDefault = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
@@ -133,7 +148,8 @@ type PlanApplyPayload struct {
 	Undo   bool    `json:"undo,omitempty"`
 }
 
-// NoopPayload is the payload of TypeNoop.
+// NoopPayload is the payload of TypeNoop, TypeArchive and TypeConvert: their job row holds
+// all they need.
 type NoopPayload struct {
 	Header
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/storage"
 	"github.com/filefleet/filefleet/store"
 	"github.com/filefleet/filefleet/tasks"
 )
@@ -38,7 +39,7 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 			children = append(children, w.child(p, e.Path, ""))
 			continue
 		}
-		files = append(files, store.ScannedFile{Path: e.Path, Size: e.Size, ModTime: e.ModTime, ETag: e.ETag, FileKey: e.FileKey})
+		files = append(files, scanned(e))
 		bytes += e.Size
 	}
 	if next != "" {
@@ -99,4 +100,9 @@ func queueOf(ctx context.Context) string {
 		return q
 	}
 	return tasks.QueueDefault
+}
+
+// scanned is the catalog record of a storage entry.
+func scanned(e storage.Entry) store.ScannedFile {
+	return store.ScannedFile{Path: e.Path, Size: e.Size, ModTime: e.ModTime, ETag: e.ETag, FileKey: e.FileKey}
 }

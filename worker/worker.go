@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/convert"
 	"github.com/filefleet/filefleet/events"
 	"github.com/filefleet/filefleet/internal/logctx"
 	"github.com/filefleet/filefleet/metrics"
@@ -49,6 +51,11 @@ type Config struct {
 	// PollEvery is how often an idle worker asks Redis for tasks; asynq's own default of 1 s
 	// would add a second to every step of a fanned-out job.
 	PollEvery time.Duration
+	// WorkDir holds conversions' local work files; defaults to the system's temp directory.
+	WorkDir string
+	// Tools are the conversion programs; defaults to those found on PATH (convert.Detect).
+	// A worker without ffmpeg does not serve the convert queue.
+	Tools *convert.Tools
 }
 
 // Worker is an asynq server with filefleet's handlers.
@@ -63,7 +70,8 @@ type Worker struct {
 	roots sync.Map      // root id → storage.Backend
 	kinds sync.Map      // root id → filefleet.RootKind, for metrics
 	batch chan completeReq
-	stop  context.CancelFunc // ends the group committer
+	stop  context.CancelFunc // ends the group committer and the converter advertisement
+	tools convert.Tools
 }
 
 // New returns a worker; Start runs it.
@@ -73,15 +81,17 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logg
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, ShutdownTimeoutDefault)
 	cfg.ProgressEvery = cmp.Or(cfg.ProgressEvery, ProgressEveryDefault)
 	cfg.PollEvery = cmp.Or(cfg.PollEvery, PollEveryDefault)
-	if len(cfg.Queues) == 0 {
-		cfg.Queues = tasks.QueuesDefault
+	tools := convert.Detect()
+	if cfg.Tools != nil {
+		tools = *cfg.Tools
 	}
+	cfg.Queues = queuesFor(cfg.Queues, tools, log)
 	if cfg.Name == "" {
 		host, _ := os.Hostname()
 		cfg.Name = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	w := &Worker{cfg: cfg, db: db, rdb: rdb, box: box, log: log.With("worker", cfg.Name),
-		queue: asynq.NewClientFromRedisClient(rdb), batch: make(chan completeReq)}
+		queue: asynq.NewClientFromRedisClient(rdb), batch: make(chan completeReq), tools: tools}
 	w.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:       cfg.Concurrency,
 		TaskCheckInterval: cfg.PollEvery,
@@ -93,6 +103,23 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logg
 		LogLevel:          asynq.WarnLevel,
 	})
 	return w
+}
+
+// queuesFor returns the queues a worker serves: the configured ones (default
+// tasks.QueuesDefault) plus the convert queue when the worker has ffmpeg, never without it.
+func queuesFor(configured map[string]int, tools convert.Tools, log *slog.Logger) map[string]int {
+	queues := maps.Clone(configured)
+	if len(queues) == 0 {
+		queues = maps.Clone(tasks.QueuesDefault)
+		if tools.Can(convert.KindVideo) {
+			queues[tasks.QueueConvert] = tasks.QueueConvertWeight
+		}
+	}
+	if _, ok := queues[tasks.QueueConvert]; ok && !tools.Can(convert.KindVideo) {
+		log.Warn("not serving the convert queue: this worker has no ffmpeg/ffprobe (apt-get install ffmpeg)")
+		delete(queues, tasks.QueueConvert)
+	}
+	return queues
 }
 
 // measure counts tasks and their durations by type and outcome, and gives the task's context
@@ -133,9 +160,14 @@ func (w *Worker) Start(ctx context.Context) error {
 	mux.HandleFunc(tasks.TypeHashFiles, w.handleHashFiles)
 	mux.HandleFunc(tasks.TypePlanApply, w.handlePlanApply)
 	mux.HandleFunc(tasks.TypeExifFiles, w.handleExifFiles)
+	mux.HandleFunc(tasks.TypeArchive, w.handleArchive)
+	mux.HandleFunc(tasks.TypeConvert, w.handleConvert)
 	gctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	w.stop = stop
 	go w.groupCommit(gctx)
+	if _, ok := w.cfg.Queues[tasks.QueueConvert]; ok {
+		go w.advertise(gctx)
+	}
 	if err := w.srv.Start(mux); err != nil {
 		stop()
 		return filefleet.WrapError(filefleet.EUNAVAILABLE, err, "cannot start worker (is Redis reachable?)")

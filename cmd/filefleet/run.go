@@ -50,7 +50,10 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_SECRET_KEY        key that encrypts storage credentials (required; e.g. openssl rand -hex 32)
   FILEFLEET_HTTP_ADDR         API listen address (default 127.0.0.1:8080)
   FILEFLEET_WORKER_CONCURRENCY  tasks a worker runs at once (default 10)
-  FILEFLEET_QUEUES            queue=weight list a worker serves (default critical=6,default=3,low=1)
+  FILEFLEET_QUEUES            queue=weight list a worker serves (default critical=6,default=3,low=1,
+                              plus convert=2 when the worker has ffmpeg; never convert without it)
+  FILEFLEET_WORK_DIR          where workers keep conversions' local files (default: the temp directory)
+  FILEFLEET_DOWNLOAD_MAX_BYTES  largest directory the API streams as an archive (default 10 GiB)
   FILEFLEET_SCAN_PAGE_SIZE    directory entries per scan task (default 1000)
   FILEFLEET_LOG_LEVEL         debug, info, warn or error (default info)
   FILEFLEET_LOG_FORMAT        text or json (default text)
@@ -206,12 +209,13 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 			return err
 		}
 		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN"),
-			RateLimits: rateLimits(), CORSOrigins: corsOrigins()})
+			RateLimits: rateLimits(), CORSOrigins: corsOrigins(),
+			DownloadMaxBytes: int64(envInt("FILEFLEET_DOWNLOAD_MAX_BYTES", api.DownloadMaxBytesDefault))})
 		services = append(services, a)
 	}
 	if cmd == "worker" || cmd == "all" {
 		services = append(services, worker.New(db, rdb, box, log, worker.Config{Concurrency: cfg.Concurrency,
-			Queues: queues, ScanPageSize: cfg.ScanPageSize}))
+			Queues: queues, ScanPageSize: cfg.ScanPageSize, WorkDir: os.Getenv("FILEFLEET_WORK_DIR")}))
 	}
 	if cmd == "scheduler" || cmd == "all" {
 		services = append(services, scheduler.New(db, js, log, scheduler.Config{}))
