@@ -1,8 +1,6 @@
 package archive_test
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -12,13 +10,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/require"
 	"github.com/zeebo/blake3"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/archive"
+	"github.com/filefleet/filefleet/archive/archivetest"
 	"github.com/filefleet/filefleet/storage/local"
 )
 
@@ -34,46 +31,6 @@ func tree(t *testing.T, files map[string]string) *local.Backend {
 	require.NoError(t, err)
 	t.Cleanup(func() { b.Close() })
 	return b
-}
-
-// entries reads an archive back into name → content.
-func entries(t *testing.T, f archive.Format, data []byte) map[string]string {
-	out := map[string]string{}
-	if f == archive.Zip {
-		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-		require.NoError(t, err)
-		for _, zf := range zr.File {
-			r, err := zf.Open()
-			require.NoError(t, err)
-			b, err := io.ReadAll(r)
-			require.NoError(t, err)
-			out[zf.Name] = string(b)
-		}
-		return out
-	}
-	var r io.Reader = bytes.NewReader(data)
-	switch f {
-	case archive.TarGz:
-		gz, err := gzip.NewReader(r)
-		require.NoError(t, err)
-		r = gz
-	case archive.TarZst:
-		zr, err := zstd.NewReader(r)
-		require.NoError(t, err)
-		defer zr.Close()
-		r = zr
-	}
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		require.NoError(t, err)
-		b, err := io.ReadAll(tr)
-		require.NoError(t, err)
-		out[h.Name] = string(b)
-	}
 }
 
 func TestWriteEveryFormat(t *testing.T) {
@@ -103,7 +60,7 @@ func TestWriteEveryFormat(t *testing.T) {
 			var last int64
 			s, err := archive.Write(ctx, &buf, f, b, l.Files, func(n int64) { last = n })
 			require.NoError(t, err)
-			require.Equal(t, want, entries(t, f, buf.Bytes()))
+			require.Equal(t, want, archivetest.Entries(t, f, buf.Bytes()))
 			require.Equal(t, 4, s.Entries)
 			require.Equal(t, l.Bytes, s.Bytes)
 			require.Equal(t, l.Bytes, last)

@@ -1,13 +1,11 @@
 package convert_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,30 +16,8 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/convert"
+	"github.com/filefleet/filefleet/convert/converttest"
 )
-
-// tools returns the detected tools, failing the test when a kind cannot be converted.
-func tools(t *testing.T) convert.Tools {
-	t.Helper()
-	tl := convert.Detect()
-	if !tl.Can(convert.KindVideo) {
-		t.Fatalf("ffmpeg and ffprobe are required: install ffmpeg (apt-get install ffmpeg); found %+v", tl)
-	}
-	if !tl.Can(convert.KindDocument) {
-		t.Fatalf("pdftotext is required: install poppler-utils (apt-get install poppler-utils); found %+v", tl)
-	}
-	return tl
-}
-
-// generate runs ffmpeg with args to create dir/name and returns its path.
-func generate(t *testing.T, dir, name string, args ...string) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	args = append([]string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error"}, args...)
-	out, err := exec.Command("ffmpeg", append(args, "file:"+path)...).CombinedOutput()
-	require.NoError(t, err, "generate %s: %s", name, out)
-	return path
-}
 
 // probe returns the Info of path.
 func probe(t *testing.T, tl convert.Tools, path string) convert.Info {
@@ -129,7 +105,7 @@ func TestOptionsValidate(t *testing.T) {
 
 func TestToolsKinds(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []convert.Kind{convert.KindImage, convert.KindAudio, convert.KindVideo, convert.KindDocument}, tools(t).Kinds())
+	require.Equal(t, []convert.Kind{convert.KindImage, convert.KindAudio, convert.KindVideo, convert.KindDocument}, converttest.Tools(t).Kinds())
 	require.Empty(t, convert.Tools{}.Kinds())
 	require.Equal(t, []convert.Kind{convert.KindDocument}, convert.Tools{PDFToText: "/usr/bin/pdftotext"}.Kinds())
 
@@ -140,10 +116,10 @@ func TestToolsKinds(t *testing.T) {
 
 func TestRunAudio(t *testing.T) {
 	t.Parallel()
-	tl := tools(t)
+	tl := converttest.Tools(t)
 	dir := t.TempDir()
 	// A name starting with "-" must not be read as an option.
-	src := generate(t, dir, "-tone.wav", "-f", "lavfi", "-i", "sine=frequency=440:duration=2")
+	src := converttest.Generate(t, dir, "-tone.wav", "-f", "lavfi", "-i", "sine=frequency=440:duration=2")
 
 	for _, tc := range []struct{ format, codec string }{
 		{"mp3", "mp3"}, {"flac", "flac"}, {"ogg", "vorbis"}, {"aac", "aac"}, {"wav", "pcm_s16le"},
@@ -161,9 +137,9 @@ func TestRunAudio(t *testing.T) {
 
 func TestRunImage(t *testing.T) {
 	t.Parallel()
-	tl := tools(t)
+	tl := converttest.Tools(t)
 	dir := t.TempDir()
-	src := generate(t, dir, "in.png", "-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1")
+	src := converttest.Generate(t, dir, "in.png", "-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1")
 
 	for _, tc := range []struct {
 		format, codec string
@@ -187,9 +163,9 @@ func TestRunImage(t *testing.T) {
 
 func TestRunVideo(t *testing.T) {
 	t.Parallel()
-	tl := tools(t)
+	tl := converttest.Tools(t)
 	dir := t.TempDir()
-	src := generate(t, dir, "in.mp4", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25",
+	src := converttest.Generate(t, dir, "in.mp4", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25",
 		"-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac")
 
 	for _, tc := range []struct {
@@ -226,7 +202,7 @@ func TestRunVideo(t *testing.T) {
 
 func TestRunCorrupt(t *testing.T) {
 	t.Parallel()
-	tl := tools(t)
+	tl := converttest.Tools(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "x.wav")
 	data := make([]byte, 5000)
@@ -245,27 +221,11 @@ func TestRunCorrupt(t *testing.T) {
 	require.NoFileExists(t, dst)
 }
 
-// running reports whether a process whose command line contains s exists.
-func running(t *testing.T, s string) bool {
-	t.Helper()
-	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	require.NoError(t, err)
-	for _, path := range cmdlines {
-		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(s)) {
-			return true
-		}
-	}
-	return false
-}
-
 func TestRunCancel(t *testing.T) {
 	t.Parallel()
-	tl := tools(t)
+	tl := converttest.Tools(t)
 	dir := t.TempDir()
-	short := generate(t, dir, "short.mp4", "-f", "lavfi", "-i", "testsrc=duration=2:size=1280x720:rate=25",
-		"-c:v", "libx264", "-preset", "ultrafast")
-	// 30 s of 720p, made by copying the 2 s clip: converting it takes several seconds.
-	src := generate(t, dir, "long.mp4", "-stream_loop", "14", "-i", "file:"+short, "-c", "copy")
+	src := converttest.LongVideo(t, dir)
 
 	dst := filepath.Join(dir, fmt.Sprintf("cancel-%d.webm", time.Now().UnixNano()))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -283,7 +243,7 @@ func TestRunCancel(t *testing.T) {
 		t.Fatalf("Run returned before any progress: %v", err)
 	}
 	time.Sleep(time.Second)
-	require.True(t, running(t, dst), "ffmpeg should still be running")
+	require.True(t, converttest.Running(t, dst), "ffmpeg should still be running")
 	cancel()
 	cancelled := time.Now()
 	select {
@@ -293,42 +253,16 @@ func TestRunCancel(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Run did not return within 2 s of cancel")
 	}
-	require.False(t, running(t, dst), "ffmpeg still running after cancel")
+	require.False(t, converttest.Running(t, dst), "ffmpeg still running after cancel")
 	require.NoFileExists(t, dst)
-}
-
-// minimalPDF returns a one-page PDF showing text in Helvetica.
-func minimalPDF(text string) []byte {
-	content := fmt.Sprintf("BT /F1 24 Tf 72 720 Td (%s) Tj ET", text)
-	objects := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objects))
-	for i, obj := range objects {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, obj)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
-	return b.Bytes()
 }
 
 func TestRunDocument(t *testing.T) {
 	t.Parallel()
-	tl := tools(t)
+	tl := converttest.Tools(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "hello.pdf")
-	require.NoError(t, os.WriteFile(src, minimalPDF("Hello filefleet"), 0o644))
+	require.NoError(t, os.WriteFile(src, converttest.PDF("Hello filefleet"), 0o644))
 
 	dst := filepath.Join(dir, "hello.txt")
 	require.NoError(t, tl.Run(context.Background(), src, "pdf", dst, "txt", convert.Options{}, nil))

@@ -29,6 +29,7 @@ import (
 // check files: "disk" (local), "s3" (MinIO) and "nas" (Samba).
 type dedupeRoots struct {
 	disk        string // directory of the local root
+	nasDir      string // directory Samba serves as the "nas" root
 	s3, nas, fs storage.Backend
 	byName      map[string]storage.Backend
 }
@@ -40,6 +41,7 @@ func newDedupeRoots(t *testing.T, s *testenv.Stack) *dedupeRoots {
 	bucket := testenv.Bucket(t, mc)
 	e := smbEnv()
 	name := testenv.RandomName("dedupe-")
+	d.nasDir = filepath.Join(e.Dir, name)
 	t.Cleanup(func() { os.RemoveAll(filepath.Join(e.Dir, name)) })
 	host, port, _ := strings.Cut(e.Addr, ":")
 	roots := []map[string]any{

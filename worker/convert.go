@@ -3,10 +3,12 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -52,6 +54,10 @@ func (w *Worker) runConversion(ctx context.Context, job *filefleet.Job, report r
 	err = w.tools.Run(ctx, srcFile, c.SourceFormat, dstFile, c.TargetFormat, opts, func(p convert.Progress) {
 		report(0, read, percentOf(int64(p.Done), int64(p.Total)))
 	})
+	var fe *filefleet.Error
+	if errors.As(err, &fe) { // name the source as the user knows it, not the work file
+		fe.Message = strings.ReplaceAll(fe.Message, srcFile, c.Root+":"+c.SourcePath)
+	}
 	if err != nil {
 		return nil, 0, 0, err
 	}

@@ -37,7 +37,8 @@ func (w *Worker) runSolo(ctx context.Context, t *asynq.Task, stage string, fn so
 	result, files, bytes, err := fn(jctx, job, w.reporter(ctx, job.ID, stage))
 	switch {
 	case err != nil && jctx.Err() != nil && ctx.Err() == nil:
-		return fmt.Errorf("job %s was canceled: %w", job.ID, asynq.SkipRetry)
+		w.log.InfoContext(ctx, "job ended while its task ran; task stopped", "stage", stage)
+		return nil // the job is finished already: nothing to retry
 	case err != nil && permanent(err):
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	case err != nil:
@@ -81,7 +82,6 @@ func (w *Worker) untilCanceled(ctx context.Context, id string) (context.Context,
 			case <-tick.C:
 				job, err := store.GetJob(jctx, w.db, id)
 				if err == nil && job.Status.Terminal() {
-					w.log.InfoContext(ctx, "job ended while its task ran; stopping the task", "status", job.Status)
 					cancel()
 					return
 				}

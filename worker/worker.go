@@ -390,6 +390,7 @@ func (w *Worker) handleError(ctx context.Context, task *asynq.Task, err error) {
 	} else {
 		log.Warn("task failed; will retry", "err", err)
 	}
+	recorded := false // not when the job had ended already (canceled while the task ran)
 	err = store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
 		if final {
 			changed, err := store.FinishJob(ctx, tx, h.JobID, filefleet.JobStateFailed, nil, ev.Message)
@@ -397,13 +398,16 @@ func (w *Worker) handleError(ctx context.Context, task *asynq.Task, err error) {
 				return err
 			}
 		}
+		recorded = true
 		return store.AddEvent(ctx, tx, &ev)
 	})
 	if err != nil {
 		log.Error("cannot record task failure", "err", err)
 		return
 	}
-	w.publish(ctx, []filefleet.Event{ev})
+	if recorded {
+		w.publish(ctx, []filefleet.Event{ev})
+	}
 }
 
 func (w *Worker) handleNoop(ctx context.Context, t *asynq.Task) error {

@@ -195,6 +195,8 @@ type StackOpts struct {
 	CORSOrigins  []string       // api.Config.CORSOrigins
 	DBURL        string         // use this database instead of a new one
 	RedisURL     string         // use this Redis instead of a claimed DB index
+	// DownloadMaxBytes is api.Config.DownloadMaxBytes.
+	DownloadMaxBytes int64
 }
 
 // NewStack starts an API on a free port and, unless NoWorker, a worker, on their own database
@@ -232,7 +234,7 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	s.Jobs = &jobs.Service{DB: s.DB, Redis: s.Redis, Queue: asynq.NewClientFromRedisClient(s.Redis),
 		Inspector: asynq.NewInspectorFromRedisClient(s.Redis), Box: s.Box, Log: log}
 	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second,
-		AdminToken: AdminToken, RateLimits: o.RateLimits, CORSOrigins: o.CORSOrigins})
+		AdminToken: AdminToken, RateLimits: o.RateLimits, CORSOrigins: o.CORSOrigins, DownloadMaxBytes: o.DownloadMaxBytes})
 	require.NoError(t, s.API.Start(ctx))
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
