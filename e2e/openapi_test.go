@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/api"
+	"github.com/filefleet/filefleet/convert/converttest"
 	"github.com/filefleet/filefleet/internal/testenv"
 )
 
@@ -42,6 +45,9 @@ type openAPIChecker struct {
 func init() {
 	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	for _, ct := range []string{"application/zip", "application/x-tar", "application/gzip", "application/zstd"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
 }
 
 // do sends a JSON request with credentials cred (as testenv.Stack.DoAs) and checks that the
@@ -74,9 +80,20 @@ func (c *openAPIChecker) do(cred, method, path string, body any, want int) teste
 // for answers that are not JSON envelopes.
 func (c *openAPIChecker) raw(cred, method, path string, header http.Header, want int) (http.Header, []byte) {
 	c.t.Helper()
+	return c.send(cred, method, path, header, nil, want)
+}
+
+// send is raw with a request body (its Content-Type in header), which is checked against the
+// document too when the request succeeds.
+func (c *openAPIChecker) send(cred, method, path string, header http.Header, sent []byte, want int) (http.Header, []byte) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.s.URL+path, nil)
+	var body io.Reader
+	if sent != nil {
+		body = bytes.NewReader(sent)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.s.URL+path, body)
 	require.NoError(c.t, err)
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -86,11 +103,65 @@ func (c *openAPIChecker) raw(cred, method, path string, header http.Header, want
 	resp, err := client.Do(req)
 	require.NoError(c.t, err)
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
-	require.Equal(c.t, want, resp.StatusCode, "%s %s: %s", method, path, body)
-	c.check(req, nil, resp.StatusCode, resp.Header, body)
-	return resp.Header, body
+	require.Equal(c.t, want, resp.StatusCode, "%s %s: %s", method, path, got)
+	c.check(req, sent, resp.StatusCode, resp.Header, got)
+	return resp.Header, got
+}
+
+// upload sends a multipart/form-data upload to POST /api/v1/files/upload: fields in order,
+// then the file part (none when filename is ""), and checks the answer as do does.
+func (c *openAPIChecker) upload(cred string, fields [][2]string, filename string, data []byte, want int) testenv.Response {
+	c.t.Helper()
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	for _, f := range fields {
+		require.NoError(c.t, mw.WriteField(f[0], f[1]))
+	}
+	if filename != "" {
+		fw, err := mw.CreateFormFile("file", filename)
+		require.NoError(c.t, err)
+		_, err = fw.Write(data)
+		require.NoError(c.t, err)
+	}
+	require.NoError(c.t, mw.Close())
+	h, raw := c.send(cred, "POST", "/api/v1/files/upload", http.Header{"Content-Type": {mw.FormDataContentType()}},
+		form.Bytes(), want)
+	r := testenv.Response{Status: want, Raw: raw, Header: h}
+	require.NoError(c.t, json.Unmarshal(raw, &r), "%s", raw)
+	r.Status, r.Raw = want, raw
+	return r
+}
+
+// streamUntil reads the SSE stream at path until an event of type typ, checking every event
+// against the Event schema and the 200 (with the part read) against the document.
+func (c *openAPIChecker) streamUntil(cred, path, typ string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.s.URL+path, nil)
+	require.NoError(c.t, err)
+	setCred(req, cred)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	require.Equal(c.t, http.StatusOK, resp.StatusCode)
+	var read bytes.Buffer
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	found := false
+	for !found && sc.Scan() {
+		read.WriteString(sc.Text() + "\n")
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			c.event([]byte(data))
+			var ev struct{ Type string }
+			require.NoError(c.t, json.Unmarshal([]byte(data), &ev))
+			found = ev.Type == typ
+		}
+	}
+	require.True(c.t, found, "no %s event on %s (%v): %s", typ, path, sc.Err(), read.Bytes())
+	c.check(req, nil, resp.StatusCode, resp.Header, read.Bytes())
 }
 
 // event checks an SSE data line or WebSocket message against the Event schema.
@@ -162,9 +233,9 @@ func (c *openAPIChecker) check(req *http.Request, sent []byte, status int, heade
 	c.exercised[op][status] = true
 }
 
-// ginPath turns gin's :param into OpenAPI's {param}.
+// ginPath turns gin's :param and *param (a catch-all, slashes included) into OpenAPI's {param}.
 func ginPath(p string) string {
-	return regexp.MustCompile(`:([A-Za-z_]+)`).ReplaceAllString(p, "{$1}")
+	return regexp.MustCompile(`[:*]([A-Za-z_]+)`).ReplaceAllString(p, "{$1}")
 }
 
 // loadOpenAPI fetches /openapi.json from the stack and validates it as a document.
@@ -561,6 +632,94 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.do(admin, "POST", "/api/v1/organize/undo", map[string]any{"plan_id": "x"}, 400)
 	c.do(admin, "DELETE", "/api/v1/organize/rules/pics", nil, 200)
 	c.do(admin, "DELETE", "/api/v1/organize/rules/pics", nil, 404)
+
+	// Archives, downloads, uploads and conversions.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "inbox"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "inbox", "memo.pdf"), converttest.PDF("quarterly memo"), 0o644))
+	arch := jobOf(c.do(admin, "POST", "/api/v1/archive", map[string]any{"root": "docs", "prefix": "notes",
+		"format": "tar.gz", "target_path": "archives/notes.tar.gz"}, 202))
+	c.do(admin, "POST", "/api/v1/archive", map[string]any{"root": "docs", "format": "rar"}, 400)
+	c.do(admin, "POST", "/api/v1/archive", map[string]any{"root": "ghost"}, 422)
+	c.do(viewer, "POST", "/api/v1/archive", map[string]any{"root": "docs"}, 403)
+	wait(arch.ID)
+	c.do(admin, "POST", "/api/v1/archive", map[string]any{"root": "docs", "paths": []string{"notes/todo.md"},
+		"target_path": "archives/notes.tar.gz"}, 409)
+	wait(jobOf(c.do(admin, "POST", "/api/v1/jobs", map[string]any{"type": "archive", "archive": map[string]any{
+		"root": "docs", "paths": []string{"notes", "docs/report.txt"}, "format": "zip", "target_path": "archives/mixed.zip"}}, 202)).ID)
+
+	var up struct {
+		FileID int64 `json:"file_id"`
+	}
+	c.upload(admin, [][2]string{{"destination", "docs:inbox/"}}, "hello.txt", []byte("hello, upload"), 200)
+	c.upload(admin, [][2]string{{"root", "docs"}, {"path", "inbox"}}, "hello.txt", []byte("again"), 409)
+	c.upload(admin, [][2]string{{"root", "docs"}, {"path", "inbox/hello.txt"}, {"overwrite", "true"}}, "hello.txt",
+		[]byte("hello again, upload"), 200).Decode(t, &up)
+	c.upload(admin, [][2]string{{"destination", "docs"}}, "hello.txt", []byte("x"), 400)
+	c.upload(admin, [][2]string{{"destination", "docs:inbox/"}}, "", nil, 400)
+	c.upload(admin, [][2]string{{"destination", "ghost:inbox/"}}, "hello.txt", []byte("x"), 404)
+	c.upload(viewer, [][2]string{{"destination", "docs:inbox/"}}, "hello.txt", []byte("x"), 403)
+	c.streamUntil(admin, "/api/v1/events?last_event_id=0", string(filefleet.EventFileUploaded))
+
+	fileURL := fmt.Sprintf("/api/v1/download/file/%d", up.FileID)
+	_, body := c.raw(admin, "GET", fileURL, nil, 200)
+	require.Equal(t, "hello again, upload", string(body))
+	_, body = c.raw(viewer, "GET", fileURL, http.Header{"Range": {"bytes=0-4"}}, 206)
+	require.Equal(t, "hello", string(body))
+	c.raw(admin, "GET", fileURL, http.Header{"Range": {"bytes=1000-"}}, 416)
+	c.raw(admin, "GET", "/api/v1/download/file/x", nil, 400)
+	c.raw(admin, "GET", "/api/v1/download/file/987654321", nil, 404)
+	c.raw("", "GET", fileURL, nil, 401)
+	for format, contentType := range map[string]string{"": "application/zip", "?format=tar": "application/x-tar",
+		"?format=tar.gz": "application/gzip", "?format=tar.zst": "application/zstd"} {
+		h, _ := c.raw(viewer, "GET", "/api/v1/download/directory/docs/notes"+format, nil, 200)
+		require.Equal(t, contentType, h.Get("Content-Type"))
+	}
+	c.raw(admin, "GET", "/api/v1/download/directory/docs/notes?format=rar", nil, 400)
+	c.raw(admin, "GET", "/api/v1/download/directory/docs/ghost", nil, 404)
+	c.raw(admin, "GET", "/api/v1/download/directory/ghost/notes", nil, 404)
+	asJSON := func(v any) []byte {
+		raw, err := json.Marshal(v)
+		require.NoError(t, err)
+		return raw
+	}
+	jsonBody := http.Header{"Content-Type": {"application/json"}}
+	_, body = c.send(admin, "POST", "/api/v1/download/archive", jsonBody, asJSON(map[string]any{
+		"paths": []string{"notes/todo.md", "inbox"}, "format": "tar", "root": "docs"}), 200)
+	require.Contains(t, string(body), "inbox/hello.txt")
+	c.send(admin, "POST", "/api/v1/download/archive", jsonBody, asJSON(map[string]any{"paths": []string{}, "root": "docs"}), 400)
+	c.send(admin, "POST", "/api/v1/download/archive", jsonBody, asJSON(map[string]any{"paths": []string{"ghost.txt"},
+		"smb_root": "docs"}), 404)
+
+	c.do(viewer, "GET", "/api/v1/conversions/formats", nil, 200)
+	c.do("", "GET", "/api/v1/conversions/formats", nil, 401)
+	var conv struct{ ID, Status, Error string }
+	toText := map[string]any{"root": "docs", "source_path": "inbox/memo.pdf", "target_format": "txt", "priority": 5}
+	c.do(admin, "POST", "/api/v1/conversions", toText, 202).Decode(t, &conv)
+	c.do(admin, "POST", "/api/v1/conversions", map[string]any{"root": "docs", "source_path": "inbox/memo.pdf",
+		"target_format": "mp3"}, 400)
+	c.do(admin, "POST", "/api/v1/conversions", map[string]any{"root": "docs", "source_path": "inbox/ghost.wav",
+		"target_format": "mp3"}, 404)
+	c.do(admin, "POST", "/api/v1/conversions", map[string]any{"root": "ghost", "source_path": "inbox/memo.pdf"}, 422)
+	deadline := time.Now().Add(60 * time.Second)
+	for conv.Status != "completed" {
+		require.NotContains(t, []string{"failed", "cancelled"}, conv.Status, "conversion %s: %s", conv.ID, conv.Error)
+		require.True(t, time.Now().Before(deadline), "conversion %s still %s", conv.ID, conv.Status)
+		time.Sleep(100 * time.Millisecond)
+		c.do(admin, "GET", "/api/v1/conversions/"+conv.ID, nil, 200).Decode(t, &conv)
+	}
+	c.do(admin, "POST", "/api/v1/conversions", toText, 409)
+	c.do(admin, "GET", "/api/v1/conversions/x", nil, 400)
+	c.do(admin, "GET", "/api/v1/conversions/"+scan.ID, nil, 404)
+	c.do(admin, "GET", "/api/v1/conversions?status=completed&limit=10", nil, 200)
+	c.do(admin, "GET", "/api/v1/conversions?status=bogus", nil, 400)
+	c.do(admin, "POST", "/api/v1/conversions/"+conv.ID+"/cancel", nil, 409)
+	c.do(admin, "POST", "/api/v1/conversions/"+missing+"/cancel", nil, 404)
+	c.do(admin, "POST", "/api/v1/conversions", map[string]any{"root": "docs", "source_path": "inbox/memo.pdf",
+		"target_path": "inbox/later.txt", "quality": "high", "settings": `{"bitrate": "128k"}`,
+		"scheduled_for": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 202).Decode(t, &conv)
+	c.do(viewer, "POST", "/api/v1/conversions/"+conv.ID+"/cancel", nil, 403)
+	c.do(admin, "POST", "/api/v1/conversions/"+conv.ID+"/cancel", nil, 200)
+	c.do(admin, "GET", "/api/v1/conversions?status=canceled", nil, 200)
 
 	// Clean up a user, then run into the auth rate limit.
 	c.do(admin, "DELETE", fmt.Sprintf("/api/v1/users/%d", ana.ID), nil, 200)
