@@ -7,7 +7,7 @@ SECRET_FILE := $(CACHE)/secret.key
 ADMIN_TOKEN_FILE := $(CACHE)/admin.token
 ENV = $(shell scripts/services.sh env)
 
-.PHONY: build run test bench bench-dedupe bench-organize services vet clean
+.PHONY: build run test bench bench-dedupe bench-organize bench-archive services vet clean
 
 build:
 	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/filefleet
@@ -51,6 +51,11 @@ bench-dedupe: services build
 # bench-organize: organize execute within MinIO and local roots beside rclone move and mv.
 bench-organize: services build
 	@$(ENV); scripts/bench-organize.sh
+
+# bench-archive: archive jobs of a 2 GiB tree (local, MinIO) beside tar czf and rclone cat,
+# with the worker's peak RSS.
+bench-archive: services build
+	@$(ENV); scripts/bench-archive.sh
 
 clean:
 	rm -rf bin

@@ -39,12 +39,12 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchtool fill|filltree|freeport|ffscan|ffjobs|asynq|gentree|fillfromdir|ffdedupe|ffhash|fforganize [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool fill|filltree|freeport|ffscan|ffjobs|asynq|gentree|fillfromdir|ffdedupe|ffhash|fforganize|ffarchive [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{"fill": fill, "filltree": filltree, "freeport": freeport, "ffscan": ffscan,
 		"ffjobs": ffjobs, "asynq": bareAsynq, "gentree": gentree, "fillfromdir": fillfromdir, "ffdedupe": ffdedupe,
-		"ffhash": ffhash, "fforganize": fforganize}
+		"ffhash": ffhash, "fforganize": fforganize, "ffarchive": ffarchive}
 	cmd, ok := cmds[os.Args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "benchtool: unknown subcommand %q\n", os.Args[1])

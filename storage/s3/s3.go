@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode/utf8"
 
@@ -27,6 +28,9 @@ import (
 // PartSize is the multipart part size of Put. Put buffers one part in memory, and an
 // object written by Put can be at most 10,000 parts (156 GiB) long.
 const PartSize = 16 << 20
+
+// headBuffers hold the first PartSize+1 bytes of a Put.
+var headBuffers = sync.Pool{New: func() any { b := make([]byte, PartSize+1); return &b }}
 
 // MaxRetries is how often a request is retried after a network or server error.
 const MaxRetries = 3
@@ -288,12 +292,15 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 		return storage.Entry{}, filefleet.Errorf(filefleet.EINVALID, "cannot write to the root directory")
 	}
 	// Up to one part is sent as a single PUT: its ETag is then the content's MD5, which dedupe
-	// groups by without reading. Longer content streams as a multipart upload.
-	head, err := io.ReadAll(io.LimitReader(r, PartSize+1))
-	if err != nil {
+	// groups by without reading. Longer content streams as a multipart upload. The head buffer
+	// is pooled: growing one per call would leave tens of MB of garbage per large Put.
+	buf := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(buf)
+	n, err := io.ReadFull(r, *buf)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return storage.Entry{}, err
 	}
-	body, size := io.Reader(bytes.NewReader(head)), int64(len(head))
+	body, size := io.Reader(bytes.NewReader((*buf)[:n])), int64(n)
 	if size > PartSize {
 		body, size = io.MultiReader(body, r), -1
 	}
