@@ -22,7 +22,9 @@ import (
 // names), is_directory (the catalog holds files only: true finds nothing),
 // modified_after (inclusive) and modified_before (exclusive) in RFC 3339, sort_by
 // (name|path|size|modified_at|extension, default name), sort_order (asc|desc), limit, offset.
-// meta.total counts matches up to store.SearchCountMax; meta.total_capped says there are more.
+// meta.total counts matches up to store.SearchCountMax; meta.total_capped says there are more;
+// meta.total_estimated says counting took too long (store.SearchCountBudget) and total is
+// PostgreSQL's estimate.
 func (a *API) search(c *gin.Context) {
 	p, err := searchParams(c)
 	if err != nil {
@@ -43,7 +45,7 @@ func (a *API) search(c *gin.Context) {
 		}
 	}
 	meta := pageMeta(res.Total, p.Limit, p.Offset)
-	meta["count"], meta["total_capped"] = len(res.Files), res.TotalCapped
+	meta["count"], meta["total_capped"], meta["total_estimated"] = len(res.Files), res.TotalCapped, res.TotalEstimated
 	ok(c, http.StatusOK, gin.H{"files": res.Files}, meta)
 }
 

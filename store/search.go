@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,7 +48,19 @@ type SearchResult struct {
 	Files       []filefleet.File
 	Total       int64 // matches, counted up to SearchCountMax
 	TotalCapped bool  // there are more than Total matches
+	// TotalEstimated: counting took longer than SearchCountBudget, so Total is PostgreSQL's
+	// estimate of the matches (capped at SearchCountMax like a count).
+	TotalEstimated bool
 }
+
+// SearchCountBudget is the longest Search spends counting matches exactly; past it, the
+// total is the query planner's estimate. A count reads every match (up to SearchCountMax) from
+// the table, which for a broad filter costs far more than the page itself.
+const SearchCountBudget = 25 * time.Millisecond
+
+// searchWindow is how many rows of the sort order a name search reads, filtering on the term,
+// before it looks the term up in the trigram index instead (see Search).
+const searchWindow = 20_000
 
 // SearchSortNames are the orders Search knows.
 var SearchSortNames = []string{"name", "path", "size", "modified_at", "extension"}
@@ -55,29 +70,31 @@ var SearchSortNames = []string{"name", "path", "size", "modified_at", "extension
 var searchSortColumns = map[string]string{"name": "lower(f.name)", "path": "f.path", "size": "f.size",
 	"modified_at": "f.mtime", "extension": "f.ext"}
 
-// Search returns a page of the live catalog files (not deleted, not in the trash unless Path
-// is in it) that match every filter of p.
-//
-// A name term of three characters or more is looked up in the trigram index and its matches
-// are sorted: walking a sort index while filtering on the term reads the whole catalog when
-// the matches cluster in that order (a term at the start of names clusters in name order).
-// Shorter terms, which trigrams cannot look up, let the planner choose.
-func Search(ctx context.Context, q sqlx.QueryerContext, p SearchParams) (SearchResult, error) {
-	res := SearchResult{Files: []filefleet.File{}}
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
+// searchQuery is a search's SQL: its conditions (with and without the name term) and their
+// arguments.
+type searchQuery struct {
+	args   []any
+	cond   string // every filter
+	base   string // every filter but the name term
+	term   string // the name term's condition, "" without one
+	order  string // ORDER BY list
+	nterms int    // runes of the name term
+}
+
+func (sq *searchQuery) arg(v any) string {
+	sq.args = append(sq.args, v)
+	return fmt.Sprintf("$%d", len(sq.args))
+}
+
+// buildSearch turns p into SQL conditions.
+func buildSearch(p SearchParams) *searchQuery {
+	sq := &searchQuery{}
 	where := []string{"NOT f.deleted"}
 	if p.Path != filefleet.TrashDir && !strings.HasPrefix(p.Path, filefleet.TrashDir+"/") {
 		where = append(where, "NOT starts_with(f.path, '"+filefleet.TrashDir+"/')")
 	}
-	if p.Query != "" {
-		where = append(where, "lower(f.name) LIKE lower("+arg("%"+escapeLike(p.Query)+"%")+")")
-	}
 	if p.RootIDs != nil {
-		where = append(where, "f.root_id = ANY("+arg(pq.Array(p.RootIDs))+")")
+		where = append(where, "f.root_id = ANY("+sq.arg(pq.Array(p.RootIDs))+")")
 	}
 	if p.Path != "" {
 		// A range of the (root_id, path) index: paths below dir are ≥ "dir/" and < "dir0"
@@ -85,38 +102,32 @@ func Search(ctx context.Context, q sqlx.QueryerContext, p SearchParams) (SearchR
 		if p.RootIDs == nil {
 			where = append(where, "f.root_id = ANY(ARRAY(SELECT id FROM roots))")
 		}
-		where = append(where, "f.path >= "+arg(p.Path+"/")+" AND f.path < "+arg(p.Path+"0"))
+		where = append(where, "f.path >= "+sq.arg(p.Path+"/")+" AND f.path < "+sq.arg(p.Path+"0"))
 	}
 	if len(p.Extensions) > 0 {
-		where = append(where, "f.ext = ANY("+arg(pq.Array(p.Extensions))+")")
+		where = append(where, "f.ext = ANY("+sq.arg(pq.Array(p.Extensions))+")")
 	}
 	if p.MimeType != "" {
-		where = append(where, mimeCondition(p.MimeType, arg))
+		where = append(where, mimeCondition(p.MimeType, sq.arg))
 	}
 	if p.MinSize != nil {
-		where = append(where, "f.size >= "+arg(*p.MinSize))
+		where = append(where, "f.size >= "+sq.arg(*p.MinSize))
 	}
 	if p.MaxSize != nil {
-		where = append(where, "f.size <= "+arg(*p.MaxSize))
+		where = append(where, "f.size <= "+sq.arg(*p.MaxSize))
 	}
 	if p.ModifiedAfter != nil {
-		where = append(where, "f.mtime >= "+arg(*p.ModifiedAfter))
+		where = append(where, "f.mtime >= "+sq.arg(*p.ModifiedAfter))
 	}
 	if p.ModifiedBefore != nil {
-		where = append(where, "f.mtime < "+arg(*p.ModifiedBefore))
+		where = append(where, "f.mtime < "+sq.arg(*p.ModifiedBefore))
 	}
-	cond := strings.Join(where, " AND ")
-
-	err := sqlx.GetContext(ctx, q, &res.Total, `SELECT count(*) FROM (SELECT 1 FROM files f WHERE `+cond+
-		` LIMIT `+arg(SearchCountMax+1)+`) m`, args...)
-	if err != nil {
-		return res, translate(err, "count search")
+	sq.base, sq.cond = strings.Join(where, " AND "), strings.Join(where, " AND ")
+	if p.Query != "" {
+		sq.term = "lower(f.name) LIKE lower(" + sq.arg("%"+escapeLike(p.Query)+"%") + ")"
+		sq.cond += " AND " + sq.term
+		sq.nterms = len([]rune(p.Query))
 	}
-	args = args[:len(args)-1]
-	if res.Total > SearchCountMax {
-		res.Total, res.TotalCapped = SearchCountMax, true
-	}
-
 	col, ok := searchSortColumns[p.SortBy]
 	if !ok {
 		col = searchSortColumns["name"]
@@ -125,14 +136,119 @@ func Search(ctx context.Context, q sqlx.QueryerContext, p SearchParams) (SearchR
 	if strings.EqualFold(p.SortOrder, "desc") {
 		dir = "DESC"
 	}
-	from := `files f JOIN roots r ON r.id = f.root_id WHERE ` + cond
-	if len([]rune(p.Query)) >= 3 { // a fence: see above
-		from = `(SELECT * FROM files f WHERE ` + cond + ` OFFSET 0) f JOIN roots r ON r.id = f.root_id`
+	sq.order = fmt.Sprintf("%s %s, f.root_id %[2]s, f.path %[2]s", col, dir)
+	return sq
+}
+
+// Search returns a page of the live catalog files (not deleted, not in the trash unless Path
+// is in it) that match every filter of p.
+//
+// A name term of three characters or more is found one of two ways. When the planner expects
+// the page within the first searchWindow rows of the sort order (a common term), those rows
+// are read in order and filtered on the term; else, or when the window falls short, the term
+// is looked up in the trigram index and its matches are sorted. Walking the sort order alone
+// would read the whole catalog for a term whose matches cluster late in it; the trigram
+// lookup alone sorts every match of a common term. Shorter terms, which trigrams cannot look
+// up, let the planner choose.
+//
+// The total is exact up to SearchCountMax when counting fits in SearchCountBudget, else the
+// planner's estimate (TotalEstimated).
+func Search(ctx context.Context, db *sqlx.DB, p SearchParams) (SearchResult, error) {
+	res := SearchResult{Files: []filefleet.File{}}
+	sq := buildSearch(p)
+	if err := sq.count(ctx, db, &res); err != nil {
+		return res, err
 	}
-	err = sqlx.SelectContext(ctx, q, &res.Files, fmt.Sprintf(`SELECT %s FROM %s
-		ORDER BY %s %s, f.root_id %[4]s, f.path %[4]s LIMIT %s OFFSET %s`,
-		fileColumns, from, col, dir, arg(p.Limit), arg(p.Offset)), args...)
+	if sq.nterms >= 3 {
+		found, err := sq.window(ctx, db, p)
+		if err != nil || found != nil {
+			res.Files = found
+			return res, err
+		}
+	}
+	from := `files f JOIN roots r ON r.id = f.root_id WHERE ` + sq.cond
+	if sq.nterms >= 3 { // a fence: the trigram lookup, then the sort
+		from = `(SELECT * FROM files f WHERE ` + sq.cond + ` OFFSET 0) f JOIN roots r ON r.id = f.root_id`
+	}
+	args := slices.Clone(sq.args)
+	n := len(args)
+	err := sqlx.SelectContext(ctx, db, &res.Files, fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s LIMIT $%d OFFSET $%d`,
+		fileColumns, from, sq.order, n+1, n+2), append(args, p.Limit, p.Offset)...)
 	return res, translate(err, "search")
+}
+
+// count sets the total of res: counted up to SearchCountMax within SearchCountBudget, else
+// estimated.
+func (sq *searchQuery) count(ctx context.Context, db *sqlx.DB, res *SearchResult) error {
+	var total int64
+	err := InTx(ctx, db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, SearchCountBudget.Milliseconds())); err != nil {
+			return err
+		}
+		return sqlx.GetContext(ctx, tx, &total, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM files f WHERE %s LIMIT %d) m`,
+			sq.cond, SearchCountMax+1), sq.args...)
+	})
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "57014" { // query_canceled: over the budget
+		if total, err = sq.estimate(ctx, db, sq.cond); err != nil {
+			return err
+		}
+		res.TotalEstimated = true
+	} else if err != nil {
+		return translate(err, "count search")
+	}
+	res.Total = min(total, SearchCountMax)
+	res.TotalCapped = total > SearchCountMax
+	return nil
+}
+
+// estimate returns the planner's estimate of the rows matching cond.
+func (sq *searchQuery) estimate(ctx context.Context, db *sqlx.DB, cond string) (int64, error) {
+	var plan []byte
+	if err := db.GetContext(ctx, &plan, `EXPLAIN (FORMAT JSON) SELECT 1 FROM files f WHERE `+cond, sq.args[:sq.argsOf(cond)]...); err != nil {
+		return 0, translate(err, "estimate search")
+	}
+	var out []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	if err := json.Unmarshal(plan, &out); err != nil || len(out) == 0 {
+		return 0, fmt.Errorf("read the plan of a search: %v", err)
+	}
+	return int64(out[0].Plan.Rows), nil
+}
+
+// argsOf is how many of the query's arguments cond uses: base uses all but the term's.
+func (sq *searchQuery) argsOf(cond string) int {
+	if cond == sq.base && sq.term != "" {
+		return len(sq.args) - 1
+	}
+	return len(sq.args)
+}
+
+// window looks for the page among the first searchWindow rows in sort order, when the
+// planner expects it there. It returns nil (no error) when it did not try or the window fell
+// short.
+func (sq *searchQuery) window(ctx context.Context, db *sqlx.DB, p SearchParams) ([]filefleet.File, error) {
+	all, err := sq.estimate(ctx, db, sq.base)
+	if err != nil {
+		return nil, err
+	}
+	matches, err := sq.estimate(ctx, db, sq.cond)
+	if err != nil || matches < 1 || float64(p.Offset+p.Limit)*float64(all)/float64(matches) > searchWindow/2 {
+		return nil, err
+	}
+	args := slices.Clone(sq.args)
+	n := len(args)
+	var files []filefleet.File
+	err = sqlx.SelectContext(ctx, db, &files, fmt.Sprintf(`SELECT %s FROM (SELECT * FROM files f WHERE %s
+		ORDER BY %s LIMIT %d) f JOIN roots r ON r.id = f.root_id WHERE %s ORDER BY %[3]s LIMIT $%[6]d OFFSET $%[7]d`,
+		fileColumns, sq.base, sq.order, searchWindow, sq.term, n+1, n+2), append(args, p.Limit, p.Offset)...)
+	if err != nil || len(files) < p.Limit {
+		return nil, translate(err, "search window")
+	}
+	return files, nil
 }
 
 // escapeLike escapes the wildcards of LIKE (with its default escape character, backslash).
