@@ -58,9 +58,14 @@ type SearchResult struct {
 // the table, which for a broad filter costs far more than the page itself.
 const SearchCountBudget = 25 * time.Millisecond
 
-// searchWindow is how many rows of the sort order a name search reads, filtering on the term,
-// before it looks the term up in the trigram index instead (see Search).
-const searchWindow = 20_000
+// Name searches walk the name order (see Search) when the planner expects at least
+// walkMinMatches matches (fewer are quicker to sort: reading 6,000 matches takes ~25 ms) and
+// the page within walkRows rows of the order; they give up on the walk after walkBudget.
+const (
+	walkMinMatches = 20_000
+	walkRows       = 300_000
+	walkBudget     = 40 * time.Millisecond
+)
 
 // SearchSortNames are the orders Search knows.
 var SearchSortNames = []string{"name", "path", "size", "modified_at", "extension"}
@@ -143,38 +148,116 @@ func buildSearch(p SearchParams) *searchQuery {
 // Search returns a page of the live catalog files (not deleted, not in the trash unless Path
 // is in it) that match every filter of p.
 //
-// A name term of three characters or more is found one of two ways. When the planner expects
-// the page within the first searchWindow rows of the sort order (a common term), those rows
-// are read in order and filtered on the term; else, or when the window falls short, the term
-// is looked up in the trigram index and its matches are sorted. Walking the sort order alone
-// would read the whole catalog for a term whose matches cluster late in it; the trigram
-// lookup alone sorts every match of a common term. Shorter terms, which trigrams cannot look
-// up, let the planner choose.
+// A name term of three characters or more is found one of two ways. Sorted by name, with
+// filters the name order index covers (root, path), when the planner expects many matches
+// (walkMinMatches) and the page within walkRows rows of the name order, the index is walked
+// in order, index-only, filtering on the term (a common term); the walk gives up after
+// walkBudget. Otherwise the term is
+// looked up in the trigram index and its matches are sorted (a rare term, or a term whose
+// matches lie late in the order). Shorter terms, which trigrams cannot look up, let the
+// planner choose.
 //
 // The total is exact up to SearchCountMax when counting fits in SearchCountBudget, else the
 // planner's estimate (TotalEstimated).
 func Search(ctx context.Context, db *sqlx.DB, p SearchParams) (SearchResult, error) {
-	res := SearchResult{Files: []filefleet.File{}}
 	sq := buildSearch(p)
+	if sq.nterms >= 3 {
+		return sq.searchTerm(ctx, db, p)
+	}
+	res := SearchResult{Files: []filefleet.File{}}
 	if err := sq.count(ctx, db, &res); err != nil {
 		return res, err
 	}
-	if sq.nterms >= 3 {
-		found, err := sq.window(ctx, db, p)
-		if err != nil || found != nil {
-			res.Files = found
+	args, page := sq.page(p)
+	err := sqlx.SelectContext(ctx, db, &res.Files, `SELECT `+fileColumns+` FROM files f JOIN roots r ON r.id = f.root_id
+		WHERE `+sq.cond+` ORDER BY `+sq.order+page, args...)
+	return res, translate(err, "search")
+}
+
+// page returns the query's arguments with the page's, and its LIMIT/OFFSET clause.
+func (sq *searchQuery) page(p SearchParams) ([]any, string) {
+	n := len(sq.args)
+	return append(slices.Clone(sq.args), p.Limit, p.Offset), fmt.Sprintf(" LIMIT $%d OFFSET $%d", n+1, n+2)
+}
+
+// searchTerm is Search with a name term of three characters or more.
+func (sq *searchQuery) searchTerm(ctx context.Context, db *sqlx.DB, p SearchParams) (SearchResult, error) {
+	res := SearchResult{Files: []filefleet.File{}}
+	matches, err := sq.estimate(ctx, db, sq.cond)
+	if err != nil {
+		return res, err
+	}
+	if sq.walkable(p) && matches >= walkMinMatches {
+		all, err := sq.estimate(ctx, db, sq.base)
+		if err != nil {
 			return res, err
 		}
+		if float64(p.Offset+p.Limit)*float64(all) <= walkRows*float64(max(matches, 1)) {
+			found, err := sq.walk(ctx, db, p)
+			if err != nil || found != nil {
+				res.Files = found
+				if err == nil {
+					err = sq.countAbout(ctx, db, &res, matches)
+				}
+				return res, err
+			}
+		}
 	}
-	from := `files f JOIN roots r ON r.id = f.root_id WHERE ` + sq.cond
-	if sq.nterms >= 3 { // a fence: the trigram lookup, then the sort
-		from = `(SELECT * FROM files f WHERE ` + sq.cond + ` OFFSET 0) f JOIN roots r ON r.id = f.root_id`
+	// The trigram lookup: every match is read and sorted, so counting them comes free.
+	var rows []struct {
+		filefleet.File
+		Total int64 `db:"total"`
 	}
-	args := slices.Clone(sq.args)
-	n := len(args)
-	err := sqlx.SelectContext(ctx, db, &res.Files, fmt.Sprintf(`SELECT %s FROM %s ORDER BY %s LIMIT $%d OFFSET $%d`,
-		fileColumns, from, sq.order, n+1, n+2), append(args, p.Limit, p.Offset)...)
-	return res, translate(err, "search")
+	args, page := sq.page(p)
+	err = sqlx.SelectContext(ctx, db, &rows, `SELECT `+fileColumns+`, count(*) OVER () AS total
+		FROM (SELECT * FROM files f WHERE `+sq.cond+` OFFSET 0) f JOIN roots r ON r.id = f.root_id
+		ORDER BY `+sq.order+page, args...)
+	if err != nil {
+		return res, translate(err, "search")
+	}
+	for _, r := range rows {
+		res.Files = append(res.Files, r.File)
+	}
+	if len(rows) == 0 { // past the last page: nothing was counted
+		return res, sq.count(ctx, db, &res)
+	}
+	res.Total, res.TotalCapped = min(rows[0].Total, SearchCountMax), rows[0].Total > SearchCountMax
+	return res, nil
+}
+
+// walkable reports whether the name order index covers the search: sorted by name, filtered
+// on nothing but the term, roots and a path.
+func (sq *searchQuery) walkable(p SearchParams) bool {
+	return (p.SortBy == "" || p.SortBy == "name") && len(p.Extensions) == 0 && p.MimeType == "" &&
+		p.MinSize == nil && p.MaxSize == nil && p.ModifiedAfter == nil && p.ModifiedBefore == nil
+}
+
+// walk reads the page from the name order index (index-only: lower(name), root_id and path
+// are its keys, name is included), then the page's rows. It returns nil (no error) when the
+// walk took longer than walkBudget.
+func (sq *searchQuery) walk(ctx context.Context, db *sqlx.DB, p SearchParams) ([]filefleet.File, error) {
+	files := []filefleet.File{}
+	args, page := sq.page(p)
+	err := InTx(ctx, db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, walkBudget.Milliseconds())); err != nil {
+			return err
+		}
+		return sqlx.SelectContext(ctx, tx, &files, `SELECT `+fileColumns+` FROM (
+				SELECT lower(f.name) AS lname, f.root_id, f.path FROM files f WHERE `+sq.cond+`
+				ORDER BY `+sq.order+page+`) m
+			JOIN files f ON f.root_id = m.root_id AND f.path = m.path JOIN roots r ON r.id = f.root_id
+			ORDER BY `+strings.NewReplacer("lower(f.name)", "m.lname", "f.", "m.").Replace(sq.order), args...)
+	})
+	if canceled(err) {
+		return nil, nil
+	}
+	return files, translate(err, "search walk")
+}
+
+// canceled reports whether err is PostgreSQL's query_canceled (a statement timeout).
+func canceled(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "57014"
 }
 
 // count sets the total of res: counted up to SearchCountMax within SearchCountBudget, else
@@ -188,8 +271,7 @@ func (sq *searchQuery) count(ctx context.Context, db *sqlx.DB, res *SearchResult
 		return sqlx.GetContext(ctx, tx, &total, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM files f WHERE %s LIMIT %d) m`,
 			sq.cond, SearchCountMax+1), sq.args...)
 	})
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "57014" { // query_canceled: over the budget
+	if canceled(err) {
 		if total, err = sq.estimate(ctx, db, sq.cond); err != nil {
 			return err
 		}
@@ -199,6 +281,16 @@ func (sq *searchQuery) count(ctx context.Context, db *sqlx.DB, res *SearchResult
 	}
 	res.Total = min(total, SearchCountMax)
 	res.TotalCapped = total > SearchCountMax
+	return nil
+}
+
+// countAbout sets the total of res given the planner's estimate of the matches: far past
+// SearchCountMax, the count is not worth its time.
+func (sq *searchQuery) countAbout(ctx context.Context, db *sqlx.DB, res *SearchResult, estimate int64) error {
+	if estimate < 2*SearchCountMax {
+		return sq.count(ctx, db, res)
+	}
+	res.Total, res.TotalCapped, res.TotalEstimated = SearchCountMax, true, true
 	return nil
 }
 
@@ -225,30 +317,6 @@ func (sq *searchQuery) argsOf(cond string) int {
 		return len(sq.args) - 1
 	}
 	return len(sq.args)
-}
-
-// window looks for the page among the first searchWindow rows in sort order, when the
-// planner expects it there. It returns nil (no error) when it did not try or the window fell
-// short.
-func (sq *searchQuery) window(ctx context.Context, db *sqlx.DB, p SearchParams) ([]filefleet.File, error) {
-	all, err := sq.estimate(ctx, db, sq.base)
-	if err != nil {
-		return nil, err
-	}
-	matches, err := sq.estimate(ctx, db, sq.cond)
-	if err != nil || matches < 1 || float64(p.Offset+p.Limit)*float64(all)/float64(matches) > searchWindow/2 {
-		return nil, err
-	}
-	args := slices.Clone(sq.args)
-	n := len(args)
-	var files []filefleet.File
-	err = sqlx.SelectContext(ctx, db, &files, fmt.Sprintf(`SELECT %s FROM (SELECT * FROM files f WHERE %s
-		ORDER BY %s LIMIT %d) f JOIN roots r ON r.id = f.root_id WHERE %s ORDER BY %[3]s LIMIT $%[6]d OFFSET $%[7]d`,
-		fileColumns, sq.base, sq.order, searchWindow, sq.term, n+1, n+2), append(args, p.Limit, p.Offset)...)
-	if err != nil || len(files) < p.Limit {
-		return nil, translate(err, "search window")
-	}
-	return files, nil
 }
 
 // escapeLike escapes the wildcards of LIKE (with its default escape character, backslash).
