@@ -4,3 +4,7 @@
 DROP INDEX files_lower_name_idx;
 CREATE INDEX files_name_order_idx ON files (lower(name), root_id, path) INCLUDE (name)
     WHERE NOT deleted AND NOT starts_with(path, '.filefleet-trash/');
+
+-- (root_id, dir, path) served no query (directory listings read storage; statistics group the
+-- whole catalog), yet every scanned row paid for it.
+DROP INDEX files_root_dir_idx;
