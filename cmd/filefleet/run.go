@@ -43,6 +43,8 @@ Usage:
   filefleet admin create [-username admin] [-role admin] [-email E]
                        create a user; the password comes from FILEFLEET_ADMIN_PASSWORD or stdin
   filefleet version    print the version
+  filefleet submit|jobs|roots|dedupe|organize ...
+                       client commands of the REST API (below)
 
 Configuration comes from environment variables, overridden by flags (filefleet <cmd> -h):
   FILEFLEET_DATABASE_URL      PostgreSQL URL (default postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable)
@@ -62,7 +64,7 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_RATE_LIMIT_API, FILEFLEET_RATE_LIMIT_SUBMIT, FILEFLEET_RATE_LIMIT_AUTH
                               requests a minute per key or user (auth: per address); defaults 3000, 600, 10; 0 is off
   FILEFLEET_CORS_ORIGINS      comma list of origins browsers may call the API from ("*": any)
-`
+` + cliUsage
 
 // config is every setting of the binary.
 type config struct {
@@ -97,6 +99,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cmd == "version" {
 		fmt.Fprintln(stdout, "filefleet", Version)
 		return 0
+	}
+	if cliGroups[cmd] {
+		return runCLI(ctx, args, stdout, stderr)
 	}
 	if cmd != "api" && cmd != "worker" && cmd != "scheduler" && cmd != "all" {
 		fmt.Fprintf(stderr, "filefleet: unknown command %q\n\n%s", cmd, usage)

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/client"
+)
+
+const cliUsage = `
+Client commands (talk to the REST API):
+  filefleet submit scan --root R [--prefix P] [--watch] | hash --root R [--watch] | dedupe --roots a,b [--watch]
+  filefleet jobs ls [--status S] [--type T] [--limit N] | get ID | cancel ID | watch ID
+  filefleet roots ls | get NAME | rm NAME
+  filefleet roots add NAME --kind local --path DIR
+                     | --kind s3 --endpoint H:P --bucket B --access-key K  (secret: FILEFLEET_ROOT_SECRET_KEY or --secret-key)
+                     | --kind smb --host H --share S --username U --password-env VAR
+  filefleet dedupe scan --roots a,b [--watch] | preview --job ID [--keep oldest] | execute --plan ID | undo --plan ID
+  filefleet organize scan --root R [--path P] --methodology by_type [--watch] | execute --job ID [--dry-run] | undo --job ID
+  Global flags: --api-url (FILEFLEET_API_URL, default http://127.0.0.1:8080), --api-key (FILEFLEET_API_KEY),
+  --output table|json; ~/.config/filefleet/cli.json {"api_url","api_key"} is read first when present.
+`
+
+// cliOpts holds every flag of the client commands; each command declares the ones it uses.
+type cliOpts struct {
+	apiURL, apiKey, output                                                      string
+	root, prefix, roots, status, typ, kind, path, endpoint, bucket, accessKey   string
+	secretKey, host, share, username, passwordEnv, job, plan, keep, methodology string
+	limit                                                                       int
+	watch, dryRun                                                               bool
+}
+
+// cliFlags defines the flags commands may name.
+var cliFlags = map[string]func(*flag.FlagSet, *cliOpts){
+	"root":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.root, "root", "", "storage root") },
+	"prefix":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.prefix, "prefix", "", "directory inside the root") },
+	"roots":      func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.roots, "roots", "", "comma list of roots") },
+	"status":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.status, "status", "", "job status") },
+	"type":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.typ, "type", "", "job type") },
+	"limit":      func(fs *flag.FlagSet, o *cliOpts) { fs.IntVar(&o.limit, "limit", 0, "jobs to list") },
+	"watch":      func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.watch, "watch", false, "follow the job") },
+	"dry-run":    func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing") },
+	"kind":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.kind, "kind", "", "local, s3 or smb") },
+	"path":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.path, "path", "", "directory") },
+	"endpoint":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.endpoint, "endpoint", "", "s3 host:port") },
+	"bucket":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.bucket, "bucket", "", "s3 bucket") },
+	"access-key": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.accessKey, "access-key", "", "s3 access key") },
+	"secret-key": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.secretKey, "secret-key", "", "s3 secret key") },
+	"host":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.host, "host", "", "smb server") },
+	"share":      func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.share, "share", "", "smb share") },
+	"username":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.username, "username", "", "smb user") },
+	"password-env": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.StringVar(&o.passwordEnv, "password-env", "", "variable holding the smb password")
+	},
+	"job":  func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.job, "job", "", "job id") },
+	"plan": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.plan, "plan", "", "plan id") },
+	"keep": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.StringVar(&o.keep, "keep", "oldest", "file of each group to keep")
+	},
+	"methodology": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.StringVar(&o.methodology, "methodology", "", "para, by_type, by_date, by_extension")
+	},
+}
+
+// cliCmd is a client command: its flags, those required, its positional arguments and its run.
+type cliCmd struct {
+	flags, required string
+	args            int
+	run             func(cl *cli, o *cliOpts, args []string) (any, error)
+}
+
+func submit(t filefleet.JobType) func(*cli, *cliOpts, []string) (any, error) {
+	return func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.job(cl.c.Jobs.Submit(cl.ctx, client.SubmitRequest{Type: t, Root: o.root, Prefix: o.prefix, Roots: split(o.roots)}))
+	}
+}
+
+var cliCmds = map[string]cliCmd{
+	"submit scan":   {"root prefix watch", "root", 0, submit(filefleet.JobTypeScan)},
+	"submit hash":   {"root prefix watch", "root", 0, submit(filefleet.JobTypeHash)},
+	"submit dedupe": {"roots watch", "roots", 0, submit(filefleet.JobTypeDedupe)},
+	"jobs ls": {"status type limit", "", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		l, err := cl.c.Jobs.List(cl.ctx, client.ListJobsOptions{Status: filefleet.JobState(o.status), Type: filefleet.JobType(o.typ), Limit: o.limit})
+		if err != nil {
+			return nil, err
+		}
+		return l.Jobs, nil
+	}},
+	"jobs get":    {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) { return cl.c.Jobs.Get(cl.ctx, a[0]) }},
+	"jobs cancel": {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) { return cl.c.Jobs.Cancel(cl.ctx, a[0]) }},
+	"jobs watch":  {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) { return cl.watch(a[0]) }},
+	"roots ls":    {"", "", 0, func(cl *cli, _ *cliOpts, _ []string) (any, error) { return cl.c.Roots.List(cl.ctx) }},
+	"roots get":   {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) { return cl.c.Roots.Get(cl.ctx, a[0]) }},
+	"roots rm": {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) {
+		return map[string]string{"deleted": a[0]}, cl.c.Roots.Delete(cl.ctx, a[0])
+	}},
+	"roots add": {"kind path prefix endpoint bucket access-key secret-key host share username password-env", "kind", 1,
+		func(cl *cli, o *cliOpts, a []string) (any, error) {
+			spec := client.RootSpec{Name: a[0], Kind: filefleet.RootKind(o.kind), Path: o.path, Prefix: o.prefix,
+				Endpoint: o.endpoint, Bucket: o.bucket, AccessKey: o.accessKey, SecretKey: o.secretKey,
+				Host: o.host, Share: o.share, Username: o.username}
+			if spec.SecretKey == "" {
+				spec.SecretKey = os.Getenv("FILEFLEET_ROOT_SECRET_KEY")
+			}
+			if o.passwordEnv != "" {
+				spec.Password = os.Getenv(o.passwordEnv)
+			}
+			return cl.c.Roots.Create(cl.ctx, spec)
+		}},
+	"dedupe scan": {"roots watch", "roots", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.job(cl.c.Dedupe.Scan(cl.ctx, client.DedupeScanRequest{Roots: split(o.roots)}))
+	}},
+	"dedupe preview": {"job keep", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.c.Dedupe.Preview(cl.ctx, client.DedupePreviewRequest{JobID: o.job, Keep: filefleet.KeepPolicy(o.keep)})
+	}},
+	"dedupe execute": {"plan", "plan", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.c.Dedupe.Execute(cl.ctx, client.PlanRef{PlanID: o.plan})
+	}},
+	"dedupe undo": {"plan", "plan", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.c.Dedupe.Undo(cl.ctx, client.PlanRef{PlanID: o.plan})
+	}},
+	"organize scan": {"root path methodology watch", "root methodology", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.job(cl.c.Organize.Scan(cl.ctx, client.OrganizeRequest{Root: o.root, Path: o.path, Methodology: o.methodology}))
+	}},
+	"organize execute": {"job dry-run", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.c.Organize.Execute(cl.ctx, client.PlanRef{JobID: o.job}, o.dryRun)
+	}},
+	"organize undo": {"job", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.c.Organize.Undo(cl.ctx, client.PlanRef{JobID: o.job})
+	}},
+}
+
+// cliGroups are the first words of client commands.
+var cliGroups = map[string]bool{"submit": true, "jobs": true, "roots": true, "dedupe": true, "organize": true}
+
+// cli is one run of a client command.
+type cli struct {
+	ctx        context.Context
+	c          *client.Client
+	out, errw  io.Writer
+	json       bool
+	watchAfter bool // o.watch: follow the submitted job
+	exit       int
+}
+
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// runCLI runs a client command (args[0] is its group) and returns the exit code.
+func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cl := &cli{ctx: ctx, out: stdout, errw: stderr}
+	v, err := cl.dispatch(args)
+	if err == nil {
+		err = cl.print(v)
+	}
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "filefleet: %s\n%s", ue, cliUsage)
+		return 2
+	case err != nil:
+		if ae := client.AsAPIError(err); ae != nil && ae.Code != "" {
+			fmt.Fprintf(stderr, "filefleet: %s (%s)\n", ae.Message, ae.Code)
+		} else {
+			fmt.Fprintf(stderr, "filefleet: %s\n", err)
+		}
+		return 1
+	}
+	return cl.exit
+}
+
+func (cl *cli) dispatch(args []string) (any, error) {
+	if len(args) < 2 {
+		return nil, usageError(args[0] + ": missing subcommand")
+	}
+	name := args[0] + " " + args[1]
+	cmd, ok := cliCmds[name]
+	if !ok {
+		return nil, usageError(fmt.Sprintf("unknown command %q", name))
+	}
+	// Defaults < config file < environment < flags.
+	var conf struct {
+		APIURL string `json:"api_url"`
+		APIKey string `json:"api_key"`
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, "filefleet", "cli.json")); err == nil {
+			if err := json.Unmarshal(b, &conf); err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "filefleet", "cli.json"), err)
+			}
+		}
+	}
+	o := &cliOpts{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.apiURL, "api-url", env("FILEFLEET_API_URL", cmp.Or(conf.APIURL, client.DefaultURL)), "API URL")
+	fs.StringVar(&o.apiKey, "api-key", env("FILEFLEET_API_KEY", conf.APIKey), "API key")
+	fs.StringVar(&o.output, "output", "table", "table or json")
+	for _, f := range strings.Fields(cmd.flags) {
+		cliFlags[f](fs, o)
+	}
+	// Flags may come before or after positional arguments.
+	var pos []string
+	for rest := args[2:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return nil, usageError(err.Error())
+		}
+		if rest = fs.Args(); len(rest) == 0 {
+			break
+		}
+		pos, rest = append(pos, rest[0]), rest[1:]
+	}
+	if len(pos) != cmd.args {
+		return nil, usageError(fmt.Sprintf("%s takes %d argument(s), got %d", name, cmd.args, len(pos)))
+	}
+	for _, r := range strings.Fields(cmd.required) {
+		if fs.Lookup(r).Value.String() == "" {
+			return nil, usageError(fmt.Sprintf("%s: --%s is required", name, r))
+		}
+	}
+	if o.output != "table" && o.output != "json" {
+		return nil, usageError("--output must be table or json")
+	}
+	cl.json, cl.watchAfter = o.output == "json", o.watch
+	var opts []client.Option
+	if o.apiKey != "" {
+		opts = append(opts, client.WithAPIKey(o.apiKey))
+	}
+	cl.c = client.New(o.apiURL, opts...)
+	return cmd.run(cl, o, pos)
+}
+
+// job finishes a submission: with --watch it follows the job to its end.
+func (cl *cli) job(j *filefleet.Job, err error) (any, error) {
+	if err != nil || !cl.watchAfter {
+		return j, err
+	}
+	return cl.watch(j.ID)
+}
+
+// watch follows job id's events, as a progress bar on stderr (or JSON lines on stdout), and
+// returns the final job; the exit code is 1 unless it succeeded.
+func (cl *cli) watch(id string) (any, error) {
+	bar := progressbar.NewOptions(100, progressbar.OptionSetWriter(cl.errw), progressbar.OptionSetDescription(id),
+		progressbar.OptionSetVisibility(!cl.json), progressbar.OptionSetWidth(30))
+	enc := json.NewEncoder(cl.out)
+	err := cl.c.Jobs.Watch(cl.ctx, id, 0, func(ev filefleet.Event) error {
+		if cl.json {
+			return enc.Encode(ev)
+		}
+		if ev.Stage != "" {
+			bar.Describe(ev.Stage)
+		}
+		if ev.Type == filefleet.EventJobCompleted {
+			return bar.Finish()
+		}
+		return bar.Set(int(ev.Percent))
+	})
+	if !cl.json {
+		fmt.Fprintln(cl.errw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	j, err := cl.c.Jobs.Get(cl.ctx, id)
+	if err == nil && j.Status != filefleet.JobStateSucceeded {
+		cl.exit = 1
+	}
+	if cl.json {
+		return nil, err // the events were the output
+	}
+	return j, err
+}
+
+// print writes v as JSON or as a table.
+func (cl *cli) print(v any) error {
+	if v == nil {
+		return nil
+	}
+	if cl.json {
+		enc := json.NewEncoder(cl.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(cl.out, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	row := func(cells ...any) {
+		for i, c := range cells {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, c)
+		}
+		fmt.Fprintln(tw)
+	}
+	jobRow := func(j *filefleet.Job) {
+		row(j.ID, j.Type, j.Status, cmp.Or(j.RootName, "-"), fmt.Sprintf("%.0f%%", j.Progress.Percent()),
+			j.CreatedAt.Local().Format(time.DateTime))
+	}
+	rootRow := func(r *filefleet.Root) { row(r.Name, r.Kind, cmp.Or(r.Path+r.Bucket+r.Share, "-")) }
+	switch v := v.(type) {
+	case *filefleet.Job:
+		row("ID", "TYPE", "STATUS", "ROOT", "PROGRESS", "CREATED")
+		jobRow(v)
+		if v.Error != "" {
+			row("error:", v.Error)
+		}
+	case []filefleet.Job:
+		row("ID", "TYPE", "STATUS", "ROOT", "PROGRESS", "CREATED")
+		for i := range v {
+			jobRow(&v[i])
+		}
+	case *filefleet.Root:
+		row("NAME", "KIND", "LOCATION")
+		rootRow(v)
+	case []filefleet.Root:
+		row("NAME", "KIND", "LOCATION")
+		for i := range v {
+			rootRow(&v[i])
+		}
+	case *client.DedupePreview:
+		row("PLAN", "JOB", "STATUS", "GROUPS", "FILES", "BYTES", "ACTION")
+		row(v.PlanID, v.JobID, v.Status, v.Summary.Groups, v.Summary.Files, v.Summary.Bytes, v.Summary.Action)
+	case *client.PlanRun:
+		row("PLAN", "JOB", "STATUS")
+		if v.Job != nil {
+			row(v.PlanID, v.Job.ID, v.Job.Status)
+		} else {
+			row(v.PlanID, "-", "dry run")
+			for k, n := range v.Counts {
+				row("", k, n)
+			}
+		}
+	default:
+		tw.Flush()
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cl.out, string(b))
+	}
+	return nil
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+)
+
+// cliRun runs `filefleet args...` and returns its exit code, stdout and stderr; no output
+// may hold the API key.
+func cliRun(t *testing.T, key string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), args, &out, &errOut)
+	require.NotContains(t, out.String()+errOut.String(), key, "the API key was printed")
+	return code, out.String(), errOut.String()
+}
+
+func cliEnv(t *testing.T, s *testenv.Stack, key string) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir()) // no cli.json of the user running the tests
+	t.Setenv("FILEFLEET_API_URL", s.URL)
+	t.Setenv("FILEFLEET_API_KEY", key)
+}
+
+func TestCLIScanWatchAndJobs(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	cliEnv(t, s, s.AdminKey)
+	key := s.AdminKey
+	dir := t.TempDir()
+	for i, name := range []string{"a.txt", "b.jpg", "sub/c.txt"} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), bytes.Repeat([]byte("x"), i+1), 0o644))
+	}
+
+	code, out, errOut := cliRun(t, key, "roots", "add", "r", "--kind", "local", "--path", dir)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "r")
+	require.Contains(t, out, dir)
+	code, out, errOut = cliRun(t, key, "roots", "ls")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "local")
+
+	// submit --watch: the bar reaches 100% on stderr, the final job is on stdout.
+	code, out, errOut = cliRun(t, key, "submit", "scan", "--root", "r", "--watch")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "100%")
+	require.Contains(t, out, "succeeded")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	require.Contains(t, lines[0], "PROGRESS")
+	id := strings.Fields(lines[1])[0]
+	require.NoError(t, uuid.Validate(id))
+
+	code, out, errOut = cliRun(t, key, "jobs", "ls", "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	var jobs []filefleet.Job
+	require.NoError(t, json.Unmarshal([]byte(out), &jobs), out)
+	require.NotEmpty(t, jobs)
+	require.Equal(t, id, jobs[0].ID)
+	require.Equal(t, filefleet.JobStateSucceeded, jobs[0].Status)
+
+	code, out, errOut = cliRun(t, key, "jobs", "ls", "--type", "scan", "--limit", "5")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, id)
+
+	code, out, errOut = cliRun(t, key, "jobs", "get", id)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, id)
+	require.Contains(t, out, "scan")
+
+	// Watching a finished job returns at once; --output json gives events as JSON lines.
+	code, out, errOut = cliRun(t, key, "jobs", "watch", id)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "succeeded")
+	code, out, errOut = cliRun(t, key, "jobs", "watch", id, "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	last := strings.Split(strings.TrimSpace(out), "\n")
+	var ev filefleet.Event
+	require.NoError(t, json.Unmarshal([]byte(last[len(last)-1]), &ev), out)
+	require.Equal(t, filefleet.EventJobCompleted, ev.Type)
+	require.NotContains(t, errOut, "%")
+
+	// A hash job, then a dedupe scan, watched.
+	code, _, errOut = cliRun(t, key, "submit", "hash", "--root", "r", "--watch")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut = cliRun(t, key, "dedupe", "scan", "--roots", "r", "--watch")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "dedupe")
+
+	// Errors: the envelope's message and code, exit 1; usage errors exit 2.
+	code, _, errOut = cliRun(t, key, "jobs", "get", uuid.NewString())
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "(NOT_FOUND)")
+	require.True(t, strings.HasPrefix(errOut, "filefleet: "), errOut)
+	code, _, errOut = cliRun(t, key, "submit", "scan")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--root is required")
+	code, _, _ = cliRun(t, key, "jobs", "explode")
+	require.Equal(t, 2, code)
+
+	viewer := s.NewUser(t, "v", "viewer")
+	code, _, errOut = cliRun(t, viewer, "submit", "scan", "--root", "r", "--api-key", viewer)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "FORBIDDEN")
+
+	code, _, errOut = cliRun(t, key, "roots", "rm", "r")
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = cliRun(t, key, "roots", "get", "r")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "NOT_FOUND")
+}
+
+func TestCLICancelAndConfigFile(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	cliEnv(t, s, "")
+	t.Setenv("FILEFLEET_API_URL", "")
+	t.Setenv("FILEFLEET_API_KEY", "")
+	key := s.AdminKey
+	// The config file gives URL and key when the environment does not.
+	conf := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "filefleet")
+	require.NoError(t, os.MkdirAll(conf, 0o700))
+	b, _ := json.Marshal(map[string]string{"api_url": s.URL, "api_key": key})
+	require.NoError(t, os.WriteFile(filepath.Join(conf, "cli.json"), b, 0o600))
+
+	code, _, errOut := cliRun(t, key, "roots", "add", "r", "--kind", "local", "--path", t.TempDir())
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := cliRun(t, key, "submit", "scan", "--root", "r", "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	var job filefleet.Job
+	require.NoError(t, json.Unmarshal([]byte(out), &job), out)
+	require.Equal(t, filefleet.JobStatePending, job.Status)
+
+	code, out, errOut = cliRun(t, key, "jobs", "cancel", job.ID)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "canceled")
+	// Watching the canceled job: exit 1.
+	code, out, errOut = cliRun(t, key, "jobs", "watch", job.ID)
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, out, "canceled")
+
+	// A flag overrides the file: a wrong key is UNAUTHORIZED.
+	code, _, errOut = cliRun(t, key, "jobs", "ls", "--api-key", "fo_bad_key")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "UNAUTHORIZED")
+}
+
+// TestCLIDedupeAndOrganize: plans made, executed and undone through the CLI.
+func TestCLIDedupeAndOrganize(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	cliEnv(t, s, s.AdminKey)
+	key := s.AdminKey
+	dir := t.TempDir()
+	for _, name := range []string{"a.txt", "copy.txt", "pic.jpg"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("same content"), 0o644))
+	}
+	code, _, errOut := cliRun(t, key, "roots", "add", "r", "--kind", "local", "--path", dir)
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = cliRun(t, key, "submit", "scan", "--root", "r", "--watch")
+	require.Equal(t, 0, code, errOut)
+	jsonOut := func(v any, args ...string) {
+		t.Helper()
+		code, out, errOut := cliRun(t, key, append(args, "--output", "json")...)
+		require.Equal(t, 0, code, errOut)
+		require.NoError(t, json.Unmarshal([]byte(out), v), out)
+	}
+	watch := func(id string) {
+		t.Helper()
+		code, out, errOut := cliRun(t, key, "jobs", "watch", id)
+		require.Equal(t, 0, code, errOut+out)
+	}
+	type run struct {
+		PlanID string         `json:"plan_id"`
+		Job    *filefleet.Job `json:"job"`
+	}
+
+	var scan filefleet.Job
+	jsonOut(&scan, "dedupe", "scan", "--roots", "r")
+	watch(scan.ID)
+	var preview struct {
+		PlanID string `json:"plan_id"`
+	}
+	jsonOut(&preview, "dedupe", "preview", "--job", scan.ID, "--keep", "oldest")
+	require.NotEmpty(t, preview.PlanID)
+	code, out, errOut := cliRun(t, key, "dedupe", "preview", "--job", scan.ID)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "GROUPS")
+	var ex, undo run
+	jsonOut(&ex, "dedupe", "execute", "--plan", preview.PlanID)
+	require.NotNil(t, ex.Job)
+	watch(ex.Job.ID)
+	jsonOut(&undo, "dedupe", "undo", "--plan", preview.PlanID)
+	require.NotNil(t, undo.Job)
+	watch(undo.Job.ID)
+
+	var org filefleet.Job
+	jsonOut(&org, "organize", "scan", "--root", "r", "--methodology", "by_type")
+	watch(org.ID)
+	code, out, errOut = cliRun(t, key, "organize", "execute", "--job", org.ID, "--dry-run")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "dry run")
+	jsonOut(&ex, "organize", "execute", "--job", org.ID)
+	require.NotNil(t, ex.Job)
+	watch(ex.Job.ID)
+	jsonOut(&undo, "organize", "undo", "--job", org.ID)
+	require.NotNil(t, undo.Job)
+	watch(undo.Job.ID)
+}
