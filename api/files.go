@@ -62,22 +62,9 @@ func (a *API) getFile(c *gin.Context) {
 // .filefleet-trash/deleted/<deletion id>/ in its root (where it can be taken back), with
 // ?permanent=true it removes it. The deletion is journaled before the file is touched.
 func (a *API) deleteFile(c *gin.Context) {
-	id, err := idParam(c, "file")
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
 	permanent := c.Query("permanent") == "true"
 	ctx := c.Request.Context()
-	f, err := store.GetFile(ctx, a.db, id)
-	if err == nil && f.Deleted {
-		err = filefleet.Errorf(filefleet.ENOTFOUND, "file %d is deleted already", id)
-	}
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	b, _, err := a.backendOf(ctx, f.RootID)
+	f, b, err := a.liveFile(c)
 	if err != nil {
 		a.fail(c, err)
 		return

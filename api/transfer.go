@@ -39,6 +39,24 @@ func (a *API) backendOf(ctx context.Context, id int64) (storage.Backend, *filefl
 	return b, root, err
 }
 
+// liveFile loads catalog file :id, which must not be deleted, and opens its root's storage;
+// close it after use.
+func (a *API) liveFile(c *gin.Context) (*filefleet.File, storage.Backend, error) {
+	id, err := idParam(c, "file")
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := store.GetFile(c.Request.Context(), a.db, id)
+	if err == nil && f.Deleted {
+		err = filefleet.Errorf(filefleet.ENOTFOUND, "file %d is deleted", id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	b, _, err := a.backendOf(c.Request.Context(), f.RootID)
+	return f, b, err
+}
+
 // backendNamed opens the storage of the root named name; close it after use.
 func (a *API) backendNamed(ctx context.Context, name string) (storage.Backend, *filefleet.Root, error) {
 	if name == "" {
@@ -54,21 +72,8 @@ func (a *API) backendNamed(ctx context.Context, name string) (storage.Backend, *
 // downloadFile streams catalog file :id from its storage, with Range requests (RFC 9110) and
 // conditional requests answered by http.ServeContent.
 func (a *API) downloadFile(c *gin.Context) {
-	id, err := idParam(c, "file")
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
 	ctx := c.Request.Context()
-	f, err := store.GetFile(ctx, a.db, id)
-	if err == nil && f.Deleted {
-		err = filefleet.Errorf(filefleet.ENOTFOUND, "file %d was deleted", id)
-	}
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	b, _, err := a.backendOf(ctx, f.RootID)
+	f, b, err := a.liveFile(c)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -77,7 +82,7 @@ func (a *API) downloadFile(c *gin.Context) {
 	e, err := b.Stat(ctx, f.Path)
 	switch {
 	case filefleet.ErrorCode(err) == filefleet.ENOTFOUND:
-		err = filefleet.Errorf(filefleet.ENOTFOUND, "file %d is no longer at %s:%s; scan the root again", id, f.RootName, f.Path)
+		err = filefleet.Errorf(filefleet.ENOTFOUND, "file %d is no longer at %s:%s; scan the root again", f.ID, f.RootName, f.Path)
 	case err == nil && e.IsDir:
 		err = filefleet.Errorf(filefleet.EINVALID, "cannot download directory as single file; use GET /api/v1/download/directory/%s/%s",
 			f.RootName, f.Path)

@@ -55,14 +55,11 @@ func (s *Service) prepareArchive(ctx context.Context, nj store.NewJob, p SubmitP
 	if a.TargetPath == "" {
 		a.TargetPath = defaultArchivePath(a, f, time.Now().UTC())
 	}
-	dst, err := s.scope(ctx, a.TargetRoot, a.TargetPath, roots)
+	dst, err := s.target(ctx, a.TargetRoot, a.TargetPath, a.Overwrite, roots)
 	if err != nil {
 		return nj, err
 	}
 	a.TargetPath, a.TargetRootID = dst.Prefix, dst.RootID
-	if err := s.targetFree(ctx, dst, a.Overwrite); err != nil {
-		return nj, err
-	}
 	nj.RootID, nj.Root = &a.RootID, a.Root
 	nj.Params, _ = json.Marshal(a)
 	return nj, nil
@@ -75,6 +72,16 @@ func defaultArchivePath(a filefleet.ArchiveParams, f archive.Format, now time.Ti
 		name = path.Base(a.Prefix)
 	}
 	return fmt.Sprintf("archives/%s-%s.%s", name, now.Format("20060102-150405"), f.Ext())
+}
+
+// target resolves a job's output file, path p of root name, and makes sure it is usable (see
+// targetFree).
+func (s *Service) target(ctx context.Context, name, p string, overwrite bool, roots map[string]*filefleet.Root) (store.Scope, error) {
+	dst, err := s.scope(ctx, name, p, roots)
+	if err == nil {
+		err = s.targetFree(ctx, dst, overwrite)
+	}
+	return dst, err
 }
 
 // targetFree makes sure a job's output path is usable: ECONFLICT when a file or directory is

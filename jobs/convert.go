@@ -58,14 +58,11 @@ func (s *Service) prepareConvert(ctx context.Context, nj store.NewJob, p SubmitP
 	if c.TargetPath == "" {
 		c.TargetPath = strings.TrimSuffix(c.SourcePath, path.Ext(c.SourcePath)) + "." + c.TargetFormat
 	}
-	dst, err := s.scope(ctx, c.TargetRoot, c.TargetPath, roots)
+	dst, err := s.target(ctx, c.TargetRoot, c.TargetPath, c.Overwrite, roots)
 	if err != nil {
 		return nj, err
 	}
 	c.TargetPath, c.TargetRootID = dst.Prefix, dst.RootID
-	if err := s.targetFree(ctx, dst, c.Overwrite); err != nil {
-		return nj, err
-	}
 	nj.RootID, nj.Root = &c.RootID, c.Root
 	nj.Params, _ = json.Marshal(c)
 	return nj, nil
