@@ -7,7 +7,7 @@ SECRET_FILE := $(CACHE)/secret.key
 ADMIN_TOKEN_FILE := $(CACHE)/admin.token
 ENV = $(shell scripts/services.sh env)
 
-.PHONY: build run test bench bench-dedupe bench-organize bench-archive services vet clean
+.PHONY: build run test bench bench-dedupe bench-organize bench-archive bench-scale services vet clean
 
 build:
 	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/filefleet
@@ -61,6 +61,10 @@ bench-organize: services build
 # with the worker's peak RSS.
 bench-archive: services build
 	@$(ENV); scripts/bench-archive.sh
+
+# bench-scale: the same hash jobs (MinIO, Samba) with 1, 2 and 4 worker processes.
+bench-scale: services build
+	@$(ENV); scripts/bench-scale.sh
 
 clean:
 	rm -rf bin
