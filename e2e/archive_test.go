@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,4 +191,69 @@ func filesUnder(tree map[string][]byte, prefix string) map[string][]byte {
 		}
 	}
 	return out
+}
+
+// TestArchiveSurvivesKilledWorker SIGKILLs the worker process writing an archive into MinIO:
+// nothing shows at the target meanwhile, and a new worker writes the whole archive, entry for
+// entry equal to the source.
+func TestArchiveSurvivesKilledWorker(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	d := newDedupeRoots(t, s)
+	want := map[string][32]byte{}
+	var total int64
+	for i := range 120 {
+		data := randomBytes(4 << 20)
+		p := fmt.Sprintf("big/part-%03d.bin", i)
+		require.NoError(t, os.MkdirAll(filepath.Join(d.disk, "big"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d.disk, p), data, 0o644))
+		want[p] = blake3.Sum256(data)
+		total += int64(len(data))
+	}
+	w1 := s.StartWorker(t)
+	waitReady(t, w1)
+	r := s.Do(t, http.MethodPost, "/api/v1/archive", map[string]any{"root": "disk", "prefix": "big", "format": "tar",
+		"target_root": "s3", "target_path": "backups/big.tar"})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var job filefleet.Job
+	r.Decode(t, &job)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := getJob(t, s, job.ID)
+		require.False(t, j.Status.Terminal(), "the archive finished before the worker could be killed")
+		if j.Progress.Bytes > 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the archive made no progress")
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGKILL))
+	w1.Cmd.Wait()
+	mid := getJob(t, s, job.ID)
+	t.Logf("killed the worker at %d of %d bytes", mid.Progress.Bytes, total)
+	_, err := d.s3.Stat(context.Background(), "backups/big.tar")
+	require.Equal(t, filefleet.ENOTFOUND, filefleet.ErrorCode(err), "no partial archive is visible")
+
+	w2 := s.StartWorker(t)
+	waitReady(t, w2)
+	done := waitJob(t, s, job.ID, 4*time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	rc, err := d.s3.Open(context.Background(), "backups/big.tar", 0, -1)
+	require.NoError(t, err)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	got := map[string][32]byte{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		sum := blake3.New()
+		_, err = io.Copy(sum, tr)
+		require.NoError(t, err)
+		var digest [32]byte
+		copy(digest[:], sum.Sum(nil))
+		got[h.Name] = digest
+	}
+	require.Equal(t, want, got, "every entry once, equal to its source")
 }
