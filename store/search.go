@@ -238,10 +238,7 @@ func (sq *searchQuery) walkable(p SearchParams) bool {
 func (sq *searchQuery) walk(ctx context.Context, db *sqlx.DB, p SearchParams) ([]filefleet.File, error) {
 	files := []filefleet.File{}
 	args, page := sq.page(p)
-	err := InTx(ctx, db, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, walkBudget.Milliseconds())); err != nil {
-			return err
-		}
+	err := withinBudget(ctx, db, walkBudget, func(tx *sqlx.Tx) error {
 		return sqlx.SelectContext(ctx, tx, &files, `SELECT `+fileColumns+` FROM (
 				SELECT lower(f.name) AS lname, f.root_id, f.path FROM files f WHERE `+sq.cond+`
 				ORDER BY `+sq.order+page+`) m
@@ -254,6 +251,17 @@ func (sq *searchQuery) walk(ctx context.Context, db *sqlx.DB, p SearchParams) ([
 	return files, translate(err, "search walk")
 }
 
+// withinBudget runs fn in a transaction whose statements PostgreSQL cancels after budget;
+// canceled tells that error apart.
+func withinBudget(ctx context.Context, db *sqlx.DB, budget time.Duration, fn func(tx *sqlx.Tx) error) error {
+	return InTx(ctx, db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, budget.Milliseconds())); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // canceled reports whether err is PostgreSQL's query_canceled (a statement timeout).
 func canceled(err error) bool {
 	var pqErr *pq.Error
@@ -264,10 +272,7 @@ func canceled(err error) bool {
 // estimated.
 func (sq *searchQuery) count(ctx context.Context, db *sqlx.DB, res *SearchResult) error {
 	var total int64
-	err := InTx(ctx, db, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL statement_timeout = %d`, SearchCountBudget.Milliseconds())); err != nil {
-			return err
-		}
+	err := withinBudget(ctx, db, SearchCountBudget, func(tx *sqlx.Tx) error {
 		return sqlx.GetContext(ctx, tx, &total, fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM files f WHERE %s LIMIT %d) m`,
 			sq.cond, SearchCountMax+1), sq.args...)
 	})
