@@ -62,11 +62,12 @@ func (a *API) backendNamed(ctx context.Context, name string) (storage.Backend, *
 	if name == "" {
 		return nil, nil, filefleet.Errorf(filefleet.EINVALID, "root is required: name a storage root (GET /api/v1/roots lists them)")
 	}
-	root, err := store.GetRoot(ctx, a.db, nil, name)
+	root, err := store.GetRoot(ctx, a.db, a.box, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	return a.backendOf(ctx, root.ID)
+	b, err := backends.Open(*root)
+	return b, root, err
 }
 
 // downloadFile streams catalog file :id from its storage, with Range requests (RFC 9110) and
