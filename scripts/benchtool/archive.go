@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -19,16 +18,11 @@ func ffarchive(args []string) error {
 	expectBytes := fs.Int64("expect-bytes", -1, "content bytes the archive must hold (-1: any)")
 	fs.Parse(args)
 
-	ctx, cancel := context.WithTimeout(context.Background(), *jf.timeout)
-	defer cancel()
-	c := newClient(*jf.api)
-	created, err := ensureRoot(ctx, c, *jf.root, *jf.spec)
+	ctx, c, _, done, err := jf.begin()
 	if err != nil {
 		return err
 	}
-	if created && !*jf.keep {
-		defer deleteRoot(c, *jf.root)
-	}
+	defer done()
 	j, elapsed, err := runJob(ctx, c, "/archive", map[string]any{"root": *jf.root, "prefix": *prefix,
 		"format": *format, "target_path": *target, "overwrite": true}, *jf.poll)
 	if err != nil {

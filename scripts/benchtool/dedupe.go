@@ -579,6 +579,24 @@ func newJobFlags(fs *flag.FlagSet, root string) jobFlags {
 	}
 }
 
+// begin starts a run of a job subcommand: its context (ending after -timeout), a client, and
+// the root (created if missing; created tells). done cancels the context and, unless
+// -keep-root, deletes a root this run created.
+func (jf jobFlags) begin() (ctx context.Context, c *client, created bool, done func(), err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), *jf.timeout)
+	c = newClient(*jf.api)
+	if created, err = ensureRoot(ctx, c, *jf.root, *jf.spec); err != nil {
+		cancel()
+		return nil, nil, false, nil, err
+	}
+	return ctx, c, created, func() {
+		if created && !*jf.keep {
+			deleteRoot(c, *jf.root)
+		}
+		cancel()
+	}, nil
+}
+
 // ffdedupe runs a dedupe scan of one root (created first if missing) and prints its timing
 // and result; the clock runs from the POST to the poll that saw the job succeed.
 func ffdedupe(args []string) error {
@@ -588,16 +606,11 @@ func ffdedupe(args []string) error {
 	expectWasted := fs.Int64("expect-wasted", -1, "wasted bytes the scan must find (-1: any)")
 	fs.Parse(args)
 
-	ctx, cancel := context.WithTimeout(context.Background(), *jf.timeout)
-	defer cancel()
-	c := newClient(*jf.api)
-	created, err := ensureRoot(ctx, c, *jf.root, *jf.spec)
+	ctx, c, _, done, err := jf.begin()
 	if err != nil {
 		return err
 	}
-	if created && !*jf.keep {
-		defer deleteRoot(c, *jf.root)
-	}
+	defer done()
 	j, elapsed, err := runJob(ctx, c, "/dedupe/scan", map[string]any{"roots": []string{*jf.root}}, *jf.poll)
 	if err != nil {
 		return err
@@ -633,16 +646,11 @@ func ffhash(args []string) error {
 	expectBytes := fs.Int64("expect-bytes", -1, "bytes the hash job must read (-1: any)")
 	fs.Parse(args)
 
-	ctx, cancel := context.WithTimeout(context.Background(), *jf.timeout)
-	defer cancel()
-	c := newClient(*jf.api)
-	created, err := ensureRoot(ctx, c, *jf.root, *jf.spec)
+	ctx, c, created, done, err := jf.begin()
 	if err != nil {
 		return err
 	}
-	if created && !*jf.keep {
-		defer deleteRoot(c, *jf.root)
-	}
+	defer done()
 	var scanSeconds float64
 	if created {
 		_, d, err := runJob(ctx, c, "/jobs", map[string]any{"type": "scan", "root": *jf.root}, *jf.poll)

@@ -41,16 +41,11 @@ func fforganize(args []string) error {
 	expectMoves := fs.Int("expect-moves", -1, "moves the plan must hold (-1: any)")
 	fs.Parse(args)
 
-	ctx, cancel := context.WithTimeout(context.Background(), *jf.timeout)
-	defer cancel()
-	c := newClient(*jf.api)
-	created, err := ensureRoot(ctx, c, *jf.root, *jf.spec)
+	ctx, c, _, done, err := jf.begin()
 	if err != nil {
 		return err
 	}
-	if created && !*jf.keep {
-		defer deleteRoot(c, *jf.root)
-	}
+	defer done()
 	scan, scanTime, err := runJob(ctx, c, "/organize/scan",
 		map[string]any{"root": *jf.root, "path": *dir, "methodology": *methodology}, *jf.poll)
 	if err != nil {
