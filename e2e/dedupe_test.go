@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -476,6 +477,88 @@ func TestDedupeExecuteSurvivesSIGKILL(t *testing.T) {
 	r = s.Do(t, http.MethodGet, "/api/v1/dedupe/plans/"+plan.PlanID, nil)
 	r.Decode(t, &items)
 	require.Equal(t, map[string]int64{"keep/planned": groups, "trash/done": groups}, items.Counts)
+}
+
+// TestDedupeRecoversHalfDoneMoves sets up what attempts killed mid-step leave behind on
+// MinIO, where a rename is a copy and then a delete: items journaled in progress whose trash
+// copy is whole while the original is still there, whose original is gone already, or which
+// never started. Execute finishes each with one copy in the trash; undo, met with a file
+// copied back whose trash copy was not deleted yet, ends with one copy at its place.
+func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	d := newDedupeRoots(t, s)
+	data := map[string][]byte{}
+	for i := range 3 {
+		data[fmt.Sprintf("g%d", i)] = randomBytes(20<<10 + i)
+		d.put(t, fmt.Sprintf("s3/keep/g%d.bin", i), data[fmt.Sprintf("g%d", i)])
+		d.put(t, fmt.Sprintf("s3/other/copy-g%d.bin", i), data[fmt.Sprintf("g%d", i)])
+	}
+	w := s.StartWorker(t)
+	waitReady(t, w)
+	r := s.Do(t, http.MethodPost, "/api/v1/dedupe/scan", map[string]any{"roots": []string{"s3"}})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var scan filefleet.Job
+	r.Decode(t, &scan)
+	scan = waitJob(t, s, scan.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/preview", map[string]any{"job_id": scan.ID, "keep": "shortest_path"})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var plan dedupeResponse
+	r.Decode(t, &plan)
+	require.Equal(t, 3, plan.Summary.Groups)
+
+	// The worker is down while the plan's items are put in the states crashes leave.
+	require.NoError(t, w.Cmd.Process.Kill())
+	w.Cmd.Wait()
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var exec struct {
+		Job filefleet.Job `json:"job"`
+	}
+	r.Decode(t, &exec)
+	trash := func(p string) string { return path.Join(filefleet.TrashDir, exec.Job.ID, p) }
+	ctx := context.Background()
+	for _, it := range getOrganizePlan(t, s, plan.PlanID).Items {
+		if it.Action != filefleet.ActionTrash {
+			continue
+		}
+		require.Equal(t, "s3", it.Root)
+		require.NoError(t, store.JournalItem(ctx, s.DB, plan.PlanID, it.Seq, filefleet.ItemInProgress, trash(it.Path), ""))
+		switch path.Base(it.Path) {
+		case "copy-g0.bin": // copied into the trash; the original not deleted yet
+			require.NoError(t, d.s3.Copy(ctx, it.Path, trash(it.Path)))
+		case "copy-g1.bin": // moved; the journal not updated yet
+			require.NoError(t, d.s3.Rename(ctx, it.Path, trash(it.Path)))
+		}
+	}
+	w = s.StartWorker(t)
+	waitReady(t, w)
+	done := waitJob(t, s, exec.Job.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	for i := range 3 {
+		name := fmt.Sprintf("g%d", i)
+		require.Equal(t, data[name], d.read(t, "s3/keep/"+name+".bin"), "kept")
+		require.Nil(t, d.read(t, "s3/other/copy-"+name+".bin"), "trashed")
+		require.Equal(t, data[name], d.read(t, "s3/"+trash("other/copy-"+name+".bin")), "in the trash once")
+	}
+	require.Equal(t, map[string]int64{"keep/planned": 3, "trash/done": 3}, getOrganizePlan(t, s, plan.PlanID).Counts)
+
+	// An undo attempt copied g0 back and died before deleting its trash copy.
+	require.NoError(t, d.s3.Copy(ctx, trash("other/copy-g0.bin"), "other/copy-g0.bin"))
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/undo", map[string]any{"job_id": exec.Job.ID})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var undo struct {
+		Job filefleet.Job `json:"job"`
+	}
+	r.Decode(t, &undo)
+	done = waitJob(t, s, undo.Job.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	for i := range 3 {
+		name := fmt.Sprintf("g%d", i)
+		require.Equal(t, data[name], d.read(t, "s3/other/copy-"+name+".bin"), "back at its place")
+		require.Nil(t, d.read(t, "s3/"+trash("other/copy-"+name+".bin")), "no longer in the trash")
+	}
+	require.Equal(t, map[string]int64{"keep/planned": 3, "trash/undone": 3}, getOrganizePlan(t, s, plan.PlanID).Counts)
 }
 
 // TestHashJob hashes a local root with BLAKE3, SHA-256 and MD5, then again: unchanged files are

@@ -107,9 +107,10 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 		if err != nil {
 			return changed, err
 		}
+		copied := false // the trash holds a whole copy already: only the original remains to remove
 		if it.State == filefleet.ItemInProgress {
-			done, err := w.recoverItem(ctx, b, planID, it)
-			if err != nil {
+			var done bool
+			if done, copied, err = w.recoverItem(ctx, b, planID, it); err != nil {
 				return changed, err
 			}
 			if done {
@@ -135,7 +136,12 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 			}
 			continue
 		}
-		if err := w.removeItem(ctx, b, jobID, planID, it); err != nil {
+		if copied {
+			err = w.finishTrash(ctx, b, planID, it)
+		} else {
+			err = w.removeItem(ctx, b, jobID, planID, it)
+		}
+		if err != nil {
 			return changed, err
 		}
 		changed++
@@ -194,22 +200,47 @@ func (w *Worker) removeItem(ctx context.Context, b storage.Backend, jobID, planI
 }
 
 // recoverItem finishes an item a crashed attempt left in progress: done is true when the file
-// is already where the step puts it.
-func (w *Worker) recoverItem(ctx context.Context, b storage.Backend, planID string, it store.PlanItem) (bool, error) {
-	_, err := b.Stat(ctx, it.Path)
-	if filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
-		return false, err // still at its place (or unknown): verify and act again
+// is already where the step puts it (or vanished: then it is skipped). copied is true when
+// both the file and a whole copy at its trash path exist: S3 renames by copying, then
+// deleting, and the attempt died in between.
+func (w *Worker) recoverItem(ctx context.Context, b storage.Backend, planID string, it store.PlanItem) (done, copied bool, err error) {
+	_, err = b.Stat(ctx, it.Path)
+	atPlace := err == nil
+	if err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+		return false, false, err
 	}
-	if it.Action == filefleet.ActionTrash {
-		if _, err := b.Stat(ctx, it.TrashPath); err != nil {
-			if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
-				return true, store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "",
-					"file vanished while being trashed")
-			}
-			return false, err
+	if it.Action != filefleet.ActionTrash {
+		if atPlace {
+			return false, false, nil // verify and delete again
 		}
+		return true, false, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
 	}
-	return true, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
+	inTrash, err := w.holdsPlanned(ctx, it, it.TrashPath)
+	switch {
+	case err != nil:
+		return false, false, err
+	case atPlace:
+		return false, inTrash, nil
+	case inTrash:
+		return true, false, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
+	}
+	return true, false, store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", "file vanished while being trashed")
+}
+
+// holdsPlanned reports whether file p of the item's root holds the item's planned content.
+func (w *Worker) holdsPlanned(ctx context.Context, it store.PlanItem, p string) (bool, error) {
+	at := it
+	at.Path = p
+	reason, _, err := w.verify(ctx, at, nil)
+	return err == nil && reason == "", err
+}
+
+// finishTrash removes a verified file whose trash copy a crashed attempt completed.
+func (w *Worker) finishTrash(ctx context.Context, b storage.Backend, planID string, it store.PlanItem) error {
+	if err := b.Remove(ctx, it.Path); err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+		return err
+	}
+	return w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
 }
 
 // itemDone journals a finished step and marks the file deleted (or not) in the catalog.
@@ -246,8 +277,25 @@ func (w *Worker) undoGroup(ctx context.Context, planID string, items []store.Pla
 			return n, err
 		}
 		if _, err := b.Stat(ctx, it.Path); err == nil {
-			if _, terr := b.Stat(ctx, it.TrashPath); filefleet.ErrorCode(terr) == filefleet.ENOTFOUND {
-				n++ // moved back by an earlier attempt
+			_, terr := b.Stat(ctx, it.TrashPath)
+			movedBack := filefleet.ErrorCode(terr) == filefleet.ENOTFOUND
+			if terr != nil && !movedBack {
+				return n, terr
+			}
+			if !movedBack {
+				// Both exist: an attempt that copied the file back (S3) died before deleting
+				// the trash copy, or another file took the path since.
+				if movedBack, err = w.holdsPlanned(ctx, it, it.Path); err != nil {
+					return n, err
+				}
+				if movedBack {
+					if err := b.Remove(ctx, it.TrashPath); err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+						return n, err
+					}
+				}
+			}
+			if movedBack {
+				n++
 				if err := w.itemDone(ctx, planID, it, filefleet.ItemUndone, false); err != nil {
 					return n, err
 				}
