@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
 	"github.com/r3labs/sse/v2"
 	"github.com/redis/go-redis/v9"
@@ -52,6 +53,9 @@ type Config struct {
 	// DownloadMaxBytes is the most a directory or archive download may hold; defaults to
 	// DownloadMaxBytesDefault.
 	DownloadMaxBytes int64
+	// Redis lets the monitoring dashboard open Redis clients of its own (it closes them when
+	// it stops); nil: copies of the API's client, when that is a *redis.Client.
+	Redis asynq.RedisConnOpt
 }
 
 // API is the HTTP server.

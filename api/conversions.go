@@ -207,23 +207,14 @@ func (a *API) latestPercent(c *gin.Context, job *filefleet.Job) float64 {
 // "workers", how many live workers convert each kind.
 func (a *API) conversionFormats(c *gin.Context) {
 	ctx := c.Request.Context()
-	counts := map[convert.Kind]int{}
-	iter := a.rdb.Scan(ctx, 0, tasks.ConverterKey("*"), 100).Iterator()
-	for iter.Next(ctx) {
-		var kinds []convert.Kind
-		if v, err := a.rdb.Get(ctx, iter.Val()).Bytes(); err == nil && json.Unmarshal(v, &kinds) == nil {
-			for _, k := range kinds {
-				counts[k]++
-			}
-		}
-	}
-	if err := iter.Err(); err != nil {
+	counts, err := tasks.LiveConverters(ctx, a.rdb)
+	if err != nil {
 		a.fail(c, filefleet.WrapError(filefleet.EUNAVAILABLE, err, "cannot read the workers' conversion tools from Redis"))
 		return
 	}
 	out := gin.H{}
 	for k, f := range convert.Formats {
-		out[strings.ToLower(string(k))] = gin.H{"input": f.Input, "output": f.Output, "workers": counts[k]}
+		out[strings.ToLower(string(k))] = gin.H{"input": f.Input, "output": f.Output, "workers": counts[string(k)]}
 	}
 	ok(c, http.StatusOK, out, nil)
 }

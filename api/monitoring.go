@@ -21,13 +21,16 @@ type ownClient struct{ opt *redis.Options }
 
 func (o ownClient) MakeRedisClient() interface{} { return redis.NewClient(o.opt) }
 
-// monitoring returns asynqmon, read-only or not, or nil when the Redis client cannot be copied.
+// monitoring returns asynqmon, read-only or not, or nil when it has no way to reach Redis.
 func (a *API) monitoring(readOnly bool) *asynqmon.HTTPHandler {
-	c, isClient := a.rdb.(*redis.Client)
-	if !isClient {
+	conn := a.cfg.Redis
+	if c, isClient := a.rdb.(*redis.Client); conn == nil && isClient {
+		conn = ownClient{opt: c.Options()}
+	}
+	if conn == nil {
 		return nil
 	}
-	return asynqmon.New(asynqmon.Options{RootPath: MonitoringPath, RedisConnOpt: ownClient{opt: c.Options()}, ReadOnly: readOnly})
+	return asynqmon.New(asynqmon.Options{RootPath: MonitoringPath, RedisConnOpt: conn, ReadOnly: readOnly})
 }
 
 // monitoringAccess says which dashboard a request may see: the full one for the admin token

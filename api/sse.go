@@ -105,6 +105,10 @@ func (a *API) relay(ctx context.Context, streamID, jobID string, after int64, su
 	}
 }
 
+// catchUpEvery is how often a stream looks in PostgreSQL for events its Redis subscription
+// missed.
+const catchUpEvery = 5 * time.Second
+
 // followParams says which events follow reads and where it sends them.
 type followParams struct {
 	JobID          string               // "" for the events of every job
@@ -116,7 +120,8 @@ type followParams struct {
 }
 
 // follow sends a stream's events to p.Send in order of id and each once: first the stored
-// events after p.After from PostgreSQL, then live ones from p.Sub, skipping those replayed.
+// events after p.After from PostgreSQL, then live ones from p.Sub, skipping those replayed, and
+// every catchUpEvery the stored events newer than any sent (those the subscription missed).
 // Shared by the SSE and WebSocket streams.
 //
 // It returns done = true after a job stream's terminal event (or, for a job that ended before
@@ -163,6 +168,10 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 			return err == nil, err
 		}
 	}
+	// Events the subscription lost (Redis restarted or failed over meanwhile) are in
+	// PostgreSQL: every catchUpEvery, the stored events after the last one sent go out too.
+	catchUp := time.NewTicker(catchUpEvery)
+	defer catchUp.Stop()
 	var tick <-chan time.Time
 	if p.KeepAlive != nil {
 		t := time.NewTicker(p.KeepAliveEvery)
@@ -178,7 +187,12 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 			if replayed[ev.ID] {
 				continue
 			}
+			after = max(after, ev.ID)
 			if done, err = send(ev); done || err != nil {
+				return done, err
+			}
+		case <-catchUp.C:
+			if done, err = replay(); done || err != nil {
 				return done, err
 			}
 		case <-tick:

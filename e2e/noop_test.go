@@ -9,6 +9,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/store"
 )
 
 // TestNoopBatch submits 500 noop jobs at once: every job succeeds once, with exactly one
@@ -46,4 +47,30 @@ func TestNoopBatch(t *testing.T) {
 	require.Equal(t, 500, units, "one completion event per job")
 	j := getJob(t, s, batch.JobIDs[0])
 	require.Equal(t, filefleet.Progress{UnitsDone: 1, UnitsTotal: 1}, j.Progress)
+}
+
+// TestEventStreamCatchesUp ends a job in PostgreSQL without publishing its events on Redis,
+// as when Redis restarts or fails over between the two: the job's event stream finds the
+// stored events by itself and ends with the terminal one.
+func TestEventStreamCatchesUp(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	job := submit(t, s, map[string]any{"type": "noop"})
+	got := make(chan []sseEvent, 1)
+	go func() { got <- readEvents(t, s, job.ID, 0, 20*time.Second) }()
+	time.Sleep(500 * time.Millisecond) // the stream is live: nothing stored to replay yet
+	ctx := t.Context()
+	finished, err := store.FinishJob(ctx, s.DB, job.ID, filefleet.JobStateSucceeded, nil, "")
+	require.NoError(t, err)
+	require.True(t, finished)
+	ev := filefleet.Event{JobID: job.ID, Type: filefleet.EventJobCompleted, Status: filefleet.JobStateSucceeded, Percent: 100}
+	require.NoError(t, store.AddEvent(ctx, s.DB, &ev))
+	select {
+	case evs := <-got:
+		require.NotEmpty(t, evs)
+		last := evs[len(evs)-1]
+		require.Equal(t, string(filefleet.EventJobCompleted), last.Type)
+		require.Equal(t, ev.ID, last.ID)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream did not end")
+	}
 }

@@ -85,6 +85,47 @@ func TestKilledWorkerRecovered(t *testing.T) {
 	require.Equal(t, len(spec), rows, "no duplicate catalog rows")
 }
 
+// TestLostTasksRequeued loses every task of Redis in the middle of a scan (the worker is
+// SIGKILLed and the Redis database flushed, as a failover or a restart without persistence
+// would) and submits a job whose enqueue is lost too: the scheduler queues the open units of
+// the stalled scan and the pending job again, and both finish with the right catalog.
+func TestLostTasksRequeued(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	spec := treeSpec(3000)
+	localRoot(t, s, "big", spec)
+	w1 := s.StartWorker(t, workerEnv...)
+	waitReady(t, w1)
+	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := getJob(t, s, job.ID)
+		require.False(t, j.Status.Terminal(), "the job finished before its tasks could be lost")
+		if j.Progress.UnitsDone >= 10 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the scan made no progress")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGKILL))
+	w1.Cmd.Wait()
+	require.NoError(t, s.Redis.FlushDB(t.Context()).Err())
+	mid := getJob(t, s, job.ID)
+	require.Less(t, mid.Progress.UnitsDone, mid.Progress.UnitsTotal, "lost mid-scan")
+	lost := submit(t, s, map[string]any{"type": "noop"})
+	require.NoError(t, s.Redis.FlushDB(t.Context()).Err())
+
+	w2 := s.StartWorker(t, workerEnv...)
+	sched := s.StartScheduler(t, "FILEFLEET_REQUEUE_AFTER=2s")
+	waitReady(t, w2)
+	for _, id := range []string{job.ID, lost.ID} {
+		done := waitJob(t, s, id, time.Minute)
+		require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	}
+	require.Equal(t, spec, sizesOf(catalog(t, s, "big", false)))
+	require.Contains(t, sched.Output(), "re-enqueued lost tasks of stalled jobs")
+	require.Contains(t, sched.Output(), "re-enqueued pending jobs")
+}
+
 // TestWorkerSIGTERMHandsBack stops a worker with SIGTERM mid-scan: it exits within its
 // shutdown timeout, and the next worker finishes the job without waiting for a lease to expire.
 func TestWorkerSIGTERMHandsBack(t *testing.T) {

@@ -286,33 +286,78 @@ func (s *Service) Cancel(ctx context.Context, id string) (*filefleet.Job, error)
 // RequeuePending enqueues again the first task of jobs still pending after olderThan: a job
 // whose enqueue was lost (the API died between insert and enqueue) still runs.
 func (s *Service) RequeuePending(ctx context.Context, olderThan time.Duration) (int, error) {
-	var rows []struct {
-		ID     string            `db:"id"`
-		Type   filefleet.JobType `db:"type"`
-		RootID *int64            `db:"root_id"`
-		Params json.RawMessage   `db:"params"`
-	}
-	err := s.DB.SelectContext(ctx, &rows, `SELECT id, type, root_id, params FROM jobs
-		WHERE status = 'pending' AND created_at < now() - $1::interval LIMIT 1000`,
-		fmt.Sprintf("%d milliseconds", olderThan.Milliseconds()))
+	pending, err := store.PendingJobs(ctx, s.DB, olderThan, 1000)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, r := range rows {
-		var rootID int64
-		if r.RootID != nil {
-			rootID = *r.RootID
-		}
-		task, err := FirstTask(r.ID, r.Type, rootID, r.Params)
+	for _, j := range pending {
+		task, err := firstTaskOf(j)
 		if err != nil {
 			continue
 		}
-		if _, err := s.Queue.EnqueueContext(ctx, task); err == nil {
+		if ok, err := s.requeue(ctx, task); err != nil {
+			return n, err
+		} else if ok {
 			n++
 		}
 	}
 	return n, nil
+}
+
+// RequeueStalled queues again the open units of running jobs that finished no unit for idle.
+// A unit whose task is still queued, running or retrying keeps it (same task ID); one whose
+// task was lost from Redis gets it back. It returns how many tasks were queued again.
+func (s *Service) RequeueStalled(ctx context.Context, idle time.Duration) (int, error) {
+	stalled, err := store.StalledJobs(ctx, s.DB, idle, 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range stalled {
+		var queue []*asynq.Task
+		if first, err := firstTaskOf(j); err == nil {
+			h, _ := tasks.ParseHeader(first.Payload())
+			if done, err := store.UnitDone(ctx, s.DB, j.ID, h.Unit); err != nil {
+				return n, err
+			} else if !done {
+				queue = append(queue, first)
+			}
+		}
+		units, err := store.OpenUnitTasks(ctx, s.DB, j.ID)
+		if err != nil {
+			return n, err
+		}
+		for _, u := range units {
+			queue = append(queue, tasks.UnitTaskOf(j.ID, u, tasks.QueueDefault))
+		}
+		for _, task := range queue {
+			if ok, err := s.requeue(ctx, task); err != nil {
+				return n, err
+			} else if ok {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// requeue enqueues a task unless a task with its ID is still in Redis.
+func (s *Service) requeue(ctx context.Context, task *asynq.Task) (bool, error) {
+	_, err := s.Queue.EnqueueContext(ctx, task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// firstTaskOf builds a stored job's first task.
+func firstTaskOf(j store.QueuedJob) (*asynq.Task, error) {
+	var rootID int64
+	if j.RootID != nil {
+		rootID = *j.RootID
+	}
+	return FirstTask(j.ID, j.Type, rootID, j.Params)
 }
 
 func pqArray(ids []string) any { return pq.Array(ids) }

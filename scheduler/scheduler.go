@@ -32,8 +32,10 @@ const (
 
 // Config configures a Scheduler.
 type Config struct {
-	SweepEvery   time.Duration // how often to look for stuck pending jobs
-	PendingAfter time.Duration // how old a pending job must be to be re-enqueued
+	SweepEvery time.Duration // how often to look for stuck jobs
+	// PendingAfter is how long a job may stay pending, or running without finishing a task,
+	// before its tasks are queued again (those still in Redis are left as they are).
+	PendingAfter time.Duration
 	ReloadEvery  time.Duration // how often schedules are read again from PostgreSQL
 	LateLimit    time.Duration
 }
@@ -64,8 +66,8 @@ var tickNamespace = uuid.MustParse("3f1d6c2e-9a47-4c1b-8d0e-5b7a2f6e1c90")
 
 // New returns a scheduler.
 func New(db *sqlx.DB, js *jobs.Service, log *slog.Logger, cfg Config) *Scheduler {
-	cfg.SweepEvery = cmp.Or(cfg.SweepEvery, SweepEveryDefault)
 	cfg.PendingAfter = cmp.Or(cfg.PendingAfter, PendingAfterDefault)
+	cfg.SweepEvery = cmp.Or(cfg.SweepEvery, min(SweepEveryDefault, cfg.PendingAfter/2))
 	cfg.ReloadEvery = cmp.Or(cfg.ReloadEvery, ReloadEveryDefault)
 	cfg.LateLimit = cmp.Or(cfg.LateLimit, LateLimitDefault)
 	return &Scheduler{cfg: cfg, db: db, jobs: js, log: log, entries: map[string]*entry{}}
@@ -79,6 +81,11 @@ func (s *Scheduler) Start(ctx context.Context) error {
 			s.log.Warn("requeue pending jobs", "err", err)
 		} else if n > 0 {
 			s.log.Info("re-enqueued pending jobs", "count", n)
+		}
+		if n, err := s.jobs.RequeueStalled(ctx, s.cfg.PendingAfter); err != nil {
+			s.log.Warn("requeue tasks of stalled jobs", "err", err)
+		} else if n > 0 {
+			s.log.Warn("re-enqueued lost tasks of stalled jobs", "tasks", n)
 		}
 	})
 	s.reload(ctx, time.Now())

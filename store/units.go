@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/filefleet/filefleet"
 )
 
 // UnitTask is a unit of a job with the task that does it.
@@ -41,6 +46,39 @@ func OpenUnitTasks(ctx context.Context, q sqlx.QueryerContext, jobID string) ([]
 		WHERE job_id = $1 AND NOT done AND payload IS NOT NULL ORDER BY unit`, jobID)
 	return units, translate(err, "open unit tasks")
 }
+
+// QueuedJob is what it takes to build a job's first task again.
+type QueuedJob struct {
+	ID     string            `db:"id"`
+	Type   filefleet.JobType `db:"type"`
+	RootID *int64            `db:"root_id"`
+	Params json.RawMessage   `db:"params"`
+}
+
+// PendingJobs returns up to limit jobs pending for longer than age.
+func PendingJobs(ctx context.Context, q sqlx.QueryerContext, age time.Duration, limit int) ([]QueuedJob, error) {
+	var jobs []QueuedJob
+	err := sqlx.SelectContext(ctx, q, &jobs, `SELECT id, type, root_id, params FROM jobs
+		WHERE status = 'pending' AND created_at < now() - $1::interval ORDER BY created_at LIMIT $2`,
+		interval(age), limit)
+	return jobs, translate(err, "pending jobs")
+}
+
+// StalledJobs returns up to limit running jobs with open units that finished no unit for
+// idle: their queued tasks may have been lost (a Redis failover or a restart without
+// persistence), or are just slow.
+func StalledJobs(ctx context.Context, q sqlx.QueryerContext, idle time.Duration, limit int) ([]QueuedJob, error) {
+	var jobs []QueuedJob
+	err := sqlx.SelectContext(ctx, q, &jobs, `SELECT j.id, j.type, j.root_id, j.params FROM jobs j
+		WHERE j.status = 'running' AND j.started_at < now() - $1::interval
+		AND NOT EXISTS (SELECT 1 FROM job_units u WHERE u.job_id = j.id AND u.finished_at > now() - $1::interval)
+		AND EXISTS (SELECT 1 FROM job_units u WHERE u.job_id = j.id AND NOT u.done)
+		ORDER BY j.started_at LIMIT $2`, interval(idle), limit)
+	return jobs, translate(err, "stalled jobs")
+}
+
+// interval is d as a PostgreSQL interval.
+func interval(d time.Duration) string { return fmt.Sprintf("%d milliseconds", d.Milliseconds()) }
 
 // AddCounters adds to a job's named counters.
 func AddCounters(ctx context.Context, q sqlx.ExecerContext, jobID string, counters map[string]int64) error {

@@ -41,10 +41,6 @@ const (
 // QueueConvertWeight is the convert queue's priority weight on workers that serve it.
 const QueueConvertWeight = 2
 
-// ConverterKey is the Redis key under which worker name advertises the kinds it converts
-// (a JSON list, renewed while the worker runs).
-func ConverterKey(name string) string { return "filefleet:converters:" + name }
-
 // LongTimeout bounds a task that runs a whole job alone (archive, convert): asynq's default
 // of 30 minutes would kill a large archive midway.
 const LongTimeout = 12 * time.Hour
@@ -193,6 +189,12 @@ func newTask(typ string, h Header, payload any, opts []asynq.Option) (*asynq.Tas
 	base := []asynq.Option{asynq.TaskID(TaskID(h.JobID, h.Unit)), asynq.Retention(Retention),
 		asynq.MaxRetry(MaxRetryDefault)}
 	return asynq.NewTask(typ, b, append(base, opts...)...), nil
+}
+
+// UnitTaskOf builds the task of a stored unit of job jobID, in queue.
+func UnitTaskOf(jobID string, u store.UnitTask, queue string) *asynq.Task {
+	return asynq.NewTask(u.Type, u.Payload, asynq.TaskID(TaskID(jobID, u.Unit)), asynq.Retention(Retention),
+		asynq.MaxRetry(MaxRetryDefault), asynq.Queue(queue))
 }
 
 // Head returns the header; every payload embeds Header, so every payload has Head.

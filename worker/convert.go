@@ -128,16 +128,19 @@ func (w *Worker) upload(ctx context.Context, rootID int64, p, src string) (int64
 // advertise keeps the kinds this worker converts in Redis until ctx ends, for GET
 // /conversions/formats.
 func (w *Worker) advertise(ctx context.Context) {
-	kinds, _ := json.Marshal(w.tools.Kinds())
+	var kinds []string
+	for _, k := range w.tools.Kinds() {
+		kinds = append(kinds, string(k))
+	}
 	tick := time.NewTicker(converterTTL / 3)
 	defer tick.Stop()
 	for {
-		if err := w.rdb.Set(ctx, tasks.ConverterKey(w.cfg.Name), kinds, converterTTL).Err(); err != nil && ctx.Err() == nil {
+		if err := tasks.AdvertiseConverter(ctx, w.rdb, w.cfg.Name, kinds, converterTTL); err != nil && ctx.Err() == nil {
 			w.log.Warn("advertise converter", "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			w.rdb.Del(context.WithoutCancel(ctx), tasks.ConverterKey(w.cfg.Name))
+			tasks.WithdrawConverter(context.WithoutCancel(ctx), w.rdb, w.cfg.Name)
 			return
 		case <-tick.C:
 		}

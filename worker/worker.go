@@ -323,9 +323,7 @@ func (w *Worker) after(ctx context.Context, c completion) error {
 // enqueue queues the tasks of units of job jobID in the queue of the running task.
 func (w *Worker) enqueue(ctx context.Context, jobID string, units []store.UnitTask) error {
 	for _, u := range units {
-		task := asynq.NewTask(u.Type, u.Payload, asynq.TaskID(tasks.TaskID(jobID, u.Unit)),
-			asynq.Retention(tasks.Retention), asynq.MaxRetry(tasks.MaxRetryDefault), asynq.Queue(queueOf(ctx)))
-		if _, err := w.queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		if _, err := w.queue.EnqueueContext(ctx, tasks.UnitTaskOf(jobID, u, queueOf(ctx))); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 			return err
 		}
 	}

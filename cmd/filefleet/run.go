@@ -21,6 +21,7 @@ import (
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/api"
 	"github.com/filefleet/filefleet/internal/logctx"
+	"github.com/filefleet/filefleet/internal/redisconn"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/metrics"
 	"github.com/filefleet/filefleet/scheduler"
@@ -48,7 +49,10 @@ Usage:
 
 Configuration comes from environment variables, overridden by flags (filefleet <cmd> -h):
   FILEFLEET_DATABASE_URL      PostgreSQL URL (default postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable)
-  FILEFLEET_REDIS_URL         Redis URL (default redis://127.0.0.1:6379/0)
+  FILEFLEET_REDIS_URL         Redis URL (default redis://127.0.0.1:6379/0); in sentinel mode a Sentinel's,
+                              with ?master_name=NAME[&addr=sentinel2:26379][&password=P]; in cluster
+                              mode a node's, with more as &addr=host:port
+  FILEFLEET_REDIS_MODE        single (default), sentinel or cluster
   FILEFLEET_SECRET_KEY        key that encrypts storage credentials (required; e.g. openssl rand -hex 32)
   FILEFLEET_HTTP_ADDR         API listen address (default 127.0.0.1:8080)
   FILEFLEET_WORKER_CONCURRENCY  tasks a worker runs at once (default 10)
@@ -57,6 +61,8 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_WORK_DIR          where workers keep conversions' local files (default: the temp directory)
   FILEFLEET_DOWNLOAD_MAX_BYTES  largest directory the API streams as an archive (default 10 GiB)
   FILEFLEET_SCAN_PAGE_SIZE    directory entries per scan task (default 1000)
+  FILEFLEET_REQUEUE_AFTER     scheduler: a job pending, or running without finishing a task, this long has
+                              its tasks queued again, in case Redis lost them (default 1m)
   FILEFLEET_LOG_LEVEL         debug, info, warn or error (default info)
   FILEFLEET_LOG_FORMAT        text or json (default text)
   FILEFLEET_ADMIN_PASSWORD    with no users yet, the API creates the first admin with it
@@ -68,8 +74,9 @@ Configuration comes from environment variables, overridden by flags (filefleet <
 
 // config is every setting of the binary.
 type config struct {
-	DatabaseURL, RedisURL, SecretKey, HTTPAddr, Queues, LogLevel, LogFormat string
-	Concurrency, ScanPageSize                                               int
+	DatabaseURL, RedisURL, RedisMode, SecretKey, HTTPAddr, Queues, LogLevel, LogFormat string
+	Concurrency, ScanPageSize                                                          int
+	RequeueAfter                                                                       time.Duration
 }
 
 func env(name, def string) string {
@@ -82,6 +89,13 @@ func env(name, def string) string {
 func envInt(name string, def int) int {
 	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
 		return n
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
+		return d
 	}
 	return def
 }
@@ -113,9 +127,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.DatabaseURL, "database-url", env("FILEFLEET_DATABASE_URL",
 		"postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable"), "PostgreSQL URL")
 	fs.StringVar(&cfg.RedisURL, "redis-url", env("FILEFLEET_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
+	fs.StringVar(&cfg.RedisMode, "redis-mode", env("FILEFLEET_REDIS_MODE", redisconn.ModeSingle), "single, sentinel or cluster")
 	fs.StringVar(&cfg.HTTPAddr, "addr", env("FILEFLEET_HTTP_ADDR", api.AddrDefault), "API listen address")
 	fs.StringVar(&cfg.Queues, "queues", env("FILEFLEET_QUEUES", ""), "queue=weight,... a worker serves")
 	fs.IntVar(&cfg.Concurrency, "concurrency", envInt("FILEFLEET_WORKER_CONCURRENCY", worker.ConcurrencyDefault), "tasks at once per worker")
+	fs.DurationVar(&cfg.RequeueAfter, "requeue-after", envDuration("FILEFLEET_REQUEUE_AFTER", scheduler.PendingAfterDefault),
+		"scheduler: queue again the tasks of jobs pending, or running without progress, this long")
 	fs.IntVar(&cfg.ScanPageSize, "scan-page-size", envInt("FILEFLEET_SCAN_PAGE_SIZE", worker.ScanPageSizeDefault), "entries per scan task")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("FILEFLEET_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("FILEFLEET_LOG_FORMAT", "text"), "text or json")
@@ -192,13 +209,12 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 	if err != nil {
 		return err
 	}
-	ropt, err := redis.ParseURL(cfg.RedisURL)
+	ropt, err := redisconn.Parse(cfg.RedisMode, cfg.RedisURL)
 	if err != nil {
-		return filefleet.WrapError(filefleet.EINVALID, err, "bad FILEFLEET_REDIS_URL")
+		return filefleet.WrapError(filefleet.EINVALID, err, "bad FILEFLEET_REDIS_URL or FILEFLEET_REDIS_MODE")
 	}
-	ropt.DialTimeout, ropt.ReadTimeout, ropt.WriteTimeout = 2*time.Second, 5*time.Second, 5*time.Second
-	ropt.PoolSize = max(ropt.PoolSize, cfg.Concurrency+20)
-	rdb := redis.NewClient(ropt)
+	ropt.Tune(2*time.Second, 5*time.Second, cfg.Concurrency+20)
+	rdb := ropt.NewClient()
 	defer rdb.Close()
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -213,7 +229,7 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 		if err := bootstrapAdmin(ctx, db, log); err != nil {
 			return err
 		}
-		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN"),
+		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, Redis: ropt, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN"),
 			RateLimits: rateLimits(), CORSOrigins: corsOrigins(),
 			DownloadMaxBytes: int64(envInt("FILEFLEET_DOWNLOAD_MAX_BYTES", api.DownloadMaxBytesDefault))})
 		services = append(services, a)
@@ -223,7 +239,7 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 			Queues: queues, ScanPageSize: cfg.ScanPageSize, WorkDir: os.Getenv("FILEFLEET_WORK_DIR")}))
 	}
 	if cmd == "scheduler" || cmd == "all" {
-		services = append(services, scheduler.New(db, js, log, scheduler.Config{}))
+		services = append(services, scheduler.New(db, js, log, scheduler.Config{PendingAfter: cfg.RequeueAfter}))
 	}
 	started := 0
 	defer func() {

@@ -64,7 +64,7 @@ func SambaServer(t testing.TB) (addr string, stop func(), start func()) {
 		runRoot(t, nil, "chown", SambaUser, filepath.Join(state, "share"))
 	}
 
-	port := freePort(t)
+	port := FreePort(t)
 	conf := filepath.Join(state, "smb.conf")
 	rendered := strings.NewReplacer("@STATE@", state, "@PORT@", strconv.Itoa(port), "@USER@", SambaUser).Replace(string(tmpl))
 	require.NoError(t, os.WriteFile(conf, []byte(rendered), 0o644))

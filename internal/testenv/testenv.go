@@ -394,11 +394,18 @@ func (s *Stack) StartWorker(t testing.TB, extraEnv ...string) *Process {
 	return s.start(t, "worker", extraEnv)
 }
 
+// StartScheduler starts `filefleet scheduler` against the stack's database and Redis; it is
+// killed when the test ends.
+func (s *Stack) StartScheduler(t testing.TB, extraEnv ...string) *Process {
+	t.Helper()
+	return s.start(t, "scheduler", extraEnv)
+}
+
 // StartAPI starts `filefleet api` against the stack's database and Redis on a free port, with
 // extra environment variables, and returns it with its base URL once it answers /health.
 func (s *Stack) StartAPI(t testing.TB, extraEnv ...string) (*Process, string) {
 	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	p := s.start(t, "api", append([]string{"FILEFLEET_HTTP_ADDR=" + addr}, extraEnv...))
 	url := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)

@@ -1,0 +1,82 @@
+// Package redisconn turns filefleet's Redis setting (FILEFLEET_REDIS_MODE and
+// FILEFLEET_REDIS_URL) into clients: one server, a master watched by Redis Sentinel, or a
+// Redis Cluster. The URLs are go-redis's: ParseURL, ParseFailoverURL and ParseClusterURL.
+package redisconn
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Modes of FILEFLEET_REDIS_MODE.
+const (
+	ModeSingle   = "single"   // redis://[:password@]host:port/db
+	ModeSentinel = "sentinel" // redis://[sentinel-user:sentinel-password@]sentinel:26379/db?master_name=M&addr=sentinel2:26379&password=P
+	ModeCluster  = "cluster"  // redis://[user:password@]node:6379?addr=node2:6379&addr=node3:6379
+)
+
+// Options is a parsed Redis setting. It is also an asynq.RedisConnOpt, so asynq's dashboard
+// can open clients of its own.
+type Options struct {
+	Mode     string
+	single   *redis.Options
+	failover *redis.FailoverOptions
+	cluster  *redis.ClusterOptions
+}
+
+// Parse reads a Redis URL in mode ("" is single).
+func Parse(mode, rawURL string) (*Options, error) {
+	o := &Options{Mode: mode}
+	var err error
+	switch mode {
+	case "", ModeSingle:
+		o.Mode = ModeSingle
+		o.single, err = redis.ParseURL(rawURL)
+	case ModeSentinel:
+		o.failover, err = redis.ParseFailoverURL(rawURL)
+		if err == nil && o.failover.MasterName == "" {
+			err = fmt.Errorf("sentinel mode needs the master's name: add ?master_name=NAME to the URL")
+		}
+	case ModeCluster:
+		o.cluster, err = redis.ParseClusterURL(rawURL)
+	default:
+		return nil, fmt.Errorf("unknown Redis mode %q: use %s, %s or %s", mode, ModeSingle, ModeSentinel, ModeCluster)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Tune sets the timeouts of every connection and raises the pool (per server) to at least
+// pool connections.
+func (o *Options) Tune(dial, readWrite time.Duration, pool int) {
+	switch {
+	case o.single != nil:
+		o.single.DialTimeout, o.single.ReadTimeout, o.single.WriteTimeout = dial, readWrite, readWrite
+		o.single.PoolSize = max(o.single.PoolSize, pool)
+	case o.failover != nil:
+		o.failover.DialTimeout, o.failover.ReadTimeout, o.failover.WriteTimeout = dial, readWrite, readWrite
+		o.failover.PoolSize = max(o.failover.PoolSize, pool)
+	case o.cluster != nil:
+		o.cluster.DialTimeout, o.cluster.ReadTimeout, o.cluster.WriteTimeout = dial, readWrite, readWrite
+		o.cluster.PoolSize = max(o.cluster.PoolSize, pool)
+	}
+}
+
+// NewClient returns a new client: a *redis.Client for single and sentinel modes (the latter
+// follows failovers), a *redis.ClusterClient for cluster mode.
+func (o *Options) NewClient() redis.UniversalClient {
+	switch {
+	case o.failover != nil:
+		return redis.NewFailoverClient(o.failover)
+	case o.cluster != nil:
+		return redis.NewClusterClient(o.cluster)
+	}
+	return redis.NewClient(o.single)
+}
+
+// MakeRedisClient implements asynq.RedisConnOpt.
+func (o *Options) MakeRedisClient() any { return o.NewClient() }
