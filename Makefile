@@ -7,7 +7,7 @@ SECRET_FILE := $(CACHE)/secret.key
 ADMIN_TOKEN_FILE := $(CACHE)/admin.token
 ENV = $(shell scripts/services.sh env)
 
-.PHONY: build run test bench bench-dedupe bench-organize bench-archive bench-scale services vet clean
+.PHONY: build run test chaos bench bench-dedupe bench-organize bench-archive bench-scale services vet clean
 
 build:
 	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN) ./cmd/filefleet
@@ -42,8 +42,19 @@ FUZZ_TARGETS := FuzzRequests:./e2e:4000x FuzzCleanPath:./storage:500000x FuzzDes
 	FuzzTakenAt:./organize:200000x
 test: services
 	@mkdir -p $(CACHE)/test-output; $(ENV); go test -count=1 -timeout 25m -p 2 -artifacts -outputdir $(CACHE)/test-output ./...
+	@go vet -tags chaos ./e2e
 	@$(ENV); for t in $(FUZZ_TARGETS); do name=$${t%%:*} rest=$${t#*:}; pkg=$${rest%%:*} n=$${rest#*:}; \
 		go test -run '^$$' -fuzz "^$$name$$" -fuzztime "$(if $(FUZZTIME),$(FUZZTIME),$$n)" "$$pkg" || exit 1; done
+
+# chaos: the chaos drill (e2e/chaos_test.go), CHAOS_RUNS times in a row (default 3): a large
+# dedupe and three organize plans on MinIO and Samba with 3 worker processes, a SIGKILL every
+# few seconds and one Redis crash; it fails unless every run's trees match. Reports go to
+# $(CACHE)/chaos/. About 6 minutes a run.
+CHAOS_RUNS ?= 3
+chaos: services
+	@mkdir -p $(CACHE)/chaos; $(ENV); FILEFLEET_CHAOS_REPORT_DIR=$(CACHE)/chaos \
+		go test -tags chaos -count=$(CHAOS_RUNS) -failfast -run '^TestChaosDrill$$' -timeout 90m -v ./e2e \
+		| grep -v 'rate limiter unavailable\|pool.go'; exit $${PIPESTATUS[0]}
 
 # bench: scan and job-throughput benchmarks beside their peers (see docs/BENCHMARKS.md).
 bench: services build
