@@ -545,14 +545,7 @@ func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
 
 	// An undo attempt copied g0 back and died before deleting its trash copy.
 	require.NoError(t, d.s3.Copy(ctx, trash("other/copy-g0.bin"), "other/copy-g0.bin"))
-	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/undo", map[string]any{"job_id": exec.Job.ID})
-	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
-	var undo struct {
-		Job filefleet.Job `json:"job"`
-	}
-	r.Decode(t, &undo)
-	done = waitJob(t, s, undo.Job.ID, time.Minute)
-	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	runPlanJob(t, s, "/api/v1/dedupe/undo", map[string]any{"job_id": exec.Job.ID})
 	for i := range 3 {
 		name := fmt.Sprintf("g%d", i)
 		require.Equal(t, data[name], d.read(t, "s3/other/copy-"+name+".bin"), "back at its place")

@@ -47,6 +47,23 @@ func TestTwoWorkerProcessesShareAScan(t *testing.T) {
 	}
 }
 
+// killAfterUnits SIGKILLs worker w once job has finished n units, before it ends.
+func killAfterUnits(t *testing.T, s *testenv.Stack, w *testenv.Process, jobID string, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := getJob(t, s, jobID)
+		require.False(t, j.Status.Terminal(), "the job finished before the worker could be killed")
+		if j.Progress.UnitsDone >= n {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the job made no progress")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, w.Cmd.Process.Signal(syscall.SIGKILL))
+	w.Cmd.Wait()
+}
+
 // TestKilledWorkerRecovered SIGKILLs a worker mid-scan; a new worker finishes the job with the
 // right catalog (asynq hands the lost tasks back once their lease expires).
 func TestKilledWorkerRecovered(t *testing.T) {
@@ -57,18 +74,7 @@ func TestKilledWorkerRecovered(t *testing.T) {
 	waitReady(t, w1)
 
 	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		j := getJob(t, s, job.ID)
-		require.False(t, j.Status.Terminal(), "the job finished before the worker could be killed")
-		if j.Progress.UnitsDone >= 20 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the scan made no progress")
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGKILL))
-	w1.Cmd.Wait()
+	killAfterUnits(t, s, w1, job.ID, 20)
 	mid := getJob(t, s, job.ID)
 	require.Equal(t, filefleet.JobStateRunning, mid.Status)
 	require.Less(t, mid.Progress.UnitsDone, mid.Progress.UnitsTotal, "killed mid-scan")
@@ -96,18 +102,7 @@ func TestLostTasksRequeued(t *testing.T) {
 	w1 := s.StartWorker(t, workerEnv...)
 	waitReady(t, w1)
 	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		j := getJob(t, s, job.ID)
-		require.False(t, j.Status.Terminal(), "the job finished before its tasks could be lost")
-		if j.Progress.UnitsDone >= 10 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the scan made no progress")
-		time.Sleep(10 * time.Millisecond)
-	}
-	require.NoError(t, w1.Cmd.Process.Signal(syscall.SIGKILL))
-	w1.Cmd.Wait()
+	killAfterUnits(t, s, w1, job.ID, 10)
 	require.NoError(t, s.Redis.FlushDB(t.Context()).Err())
 	mid := getJob(t, s, job.ID)
 	require.Less(t, mid.Progress.UnitsDone, mid.Progress.UnitsTotal, "lost mid-scan")
