@@ -183,3 +183,26 @@ type ConvertResult struct {
 	Codecs   []string `json:"codecs,omitempty"`   // of the streams, as ffprobe names them
 	Duration float64  `json:"duration,omitempty"` // seconds
 }
+
+// Conversion is a convert job as the catalog seed's ConversionJob shows it (GET /conversions).
+type Conversion struct {
+	ID string `json:"id"`
+	// Status is the seed's: pending, running, completed, failed or cancelled.
+	Status         string            `json:"status"`
+	Root           string            `json:"root"`
+	SourcePath     string            `json:"source_path"`
+	TargetRoot     string            `json:"target_root"`
+	TargetPath     string            `json:"target_path"`
+	SourceFormat   string            `json:"source_format"`
+	TargetFormat   string            `json:"target_format"`
+	ConversionType string            `json:"conversion_type"`
+	Quality        string            `json:"quality,omitempty"`
+	Settings       map[string]string `json:"settings,omitempty"`
+	Progress       float64           `json:"progress"` // percent
+	Error          string            `json:"error,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	ScheduledFor   *time.Time        `json:"scheduled_for,omitempty"`
+	StartedAt      *time.Time        `json:"started_at,omitempty"`
+	CompletedAt    *time.Time        `json:"completed_at,omitempty"`
+	Result         *ConvertResult    `json:"result,omitempty"`
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -56,37 +55,14 @@ func (r conversionRequest) settings() (map[string]string, error) {
 	return m, nil
 }
 
-// conversion is a convert job as the catalog seed's ConversionJob shows it.
-type conversion struct {
-	ID string `json:"id"`
-	// Status is the seed's: pending, running, completed, failed or cancelled.
-	Status         string                   `json:"status"`
-	Root           string                   `json:"root"`
-	SourcePath     string                   `json:"source_path"`
-	TargetRoot     string                   `json:"target_root"`
-	TargetPath     string                   `json:"target_path"`
-	SourceFormat   string                   `json:"source_format"`
-	TargetFormat   string                   `json:"target_format"`
-	ConversionType string                   `json:"conversion_type"`
-	Quality        string                   `json:"quality,omitempty"`
-	Settings       map[string]string        `json:"settings,omitempty"`
-	Progress       float64                  `json:"progress"` // percent
-	Error          string                   `json:"error,omitempty"`
-	CreatedAt      time.Time                `json:"created_at"`
-	ScheduledFor   *time.Time               `json:"scheduled_for,omitempty"`
-	StartedAt      *time.Time               `json:"started_at,omitempty"`
-	CompletedAt    *time.Time               `json:"completed_at,omitempty"`
-	Result         *filefleet.ConvertResult `json:"result,omitempty"`
-}
-
 // seedStatus names job states as the catalog seed does.
 var seedStatus = map[filefleet.JobState]string{filefleet.JobStateSucceeded: "completed", filefleet.JobStateCanceled: "cancelled"}
 
 // conversionOf shows a convert job as a conversion; percent is its latest progress.
-func conversionOf(j *filefleet.Job, percent float64) conversion {
+func conversionOf(j *filefleet.Job, percent float64) filefleet.Conversion {
 	var p filefleet.ConvertParams
 	_ = json.Unmarshal(j.Params, &p)
-	v := conversion{ID: j.ID, Status: string(j.Status), Root: p.Root, SourcePath: p.SourcePath, TargetRoot: p.TargetRoot,
+	v := filefleet.Conversion{ID: j.ID, Status: string(j.Status), Root: p.Root, SourcePath: p.SourcePath, TargetRoot: p.TargetRoot,
 		TargetPath: p.TargetPath, SourceFormat: p.SourceFormat, TargetFormat: p.TargetFormat,
 		ConversionType: p.ConversionType, Quality: p.Quality, Settings: p.Settings, Progress: percent, Error: j.Error,
 		CreatedAt: j.CreatedAt, ScheduledFor: p.ScheduledFor, StartedAt: j.StartedAt, CompletedAt: j.FinishedAt}
@@ -148,7 +124,7 @@ func (a *API) listConversions(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	out := make([]conversion, len(list))
+	out := make([]filefleet.Conversion, len(list))
 	for i, j := range list {
 		out[i] = conversionOf(j, a.latestPercent(c, j))
 	}

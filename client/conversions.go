@@ -48,26 +48,7 @@ type ConvertRequest struct {
 
 // Conversion is a convert job as /conversions shows it. Status: pending, running,
 // completed, failed or cancelled.
-type Conversion struct {
-	ID             string                   `json:"id"`
-	Status         string                   `json:"status"`
-	Root           string                   `json:"root"`
-	SourcePath     string                   `json:"source_path"`
-	TargetRoot     string                   `json:"target_root"`
-	TargetPath     string                   `json:"target_path"`
-	SourceFormat   string                   `json:"source_format"`
-	TargetFormat   string                   `json:"target_format"`
-	ConversionType string                   `json:"conversion_type"`
-	Quality        string                   `json:"quality,omitempty"`
-	Settings       map[string]string        `json:"settings,omitempty"`
-	Progress       float64                  `json:"progress"` // percent
-	Error          string                   `json:"error,omitempty"`
-	CreatedAt      time.Time                `json:"created_at"`
-	ScheduledFor   *time.Time               `json:"scheduled_for,omitempty"`
-	StartedAt      *time.Time               `json:"started_at,omitempty"`
-	CompletedAt    *time.Time               `json:"completed_at,omitempty"`
-	Result         *filefleet.ConvertResult `json:"result,omitempty"`
-}
+type Conversion = filefleet.Conversion
 
 // ConversionList is a page of conversions.
 type ConversionList struct {

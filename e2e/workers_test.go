@@ -47,34 +47,35 @@ func TestTwoWorkerProcessesShareAScan(t *testing.T) {
 	}
 }
 
-// killAfterUnits SIGKILLs worker w once job has finished n units, before it ends.
-func killAfterUnits(t *testing.T, s *testenv.Stack, w *testenv.Process, jobID string, n int64) {
+// scanKilledMidway starts a scan of a local root of files files (treeSpec) on a worker process
+// and SIGKILLs the worker once units units are done, before the scan ends.
+func scanKilledMidway(t *testing.T, files int, units int64) (*testenv.Stack, map[string]int64, filefleet.Job) {
 	t.Helper()
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	spec := treeSpec(files)
+	localRoot(t, s, "big", spec)
+	w := s.StartWorker(t, workerEnv...)
+	waitReady(t, w)
+	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
 	deadline := time.Now().Add(time.Minute)
 	for {
-		j := getJob(t, s, jobID)
+		j := getJob(t, s, job.ID)
 		require.False(t, j.Status.Terminal(), "the job finished before the worker could be killed")
-		if j.Progress.UnitsDone >= n {
+		if j.Progress.UnitsDone >= units {
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "the job made no progress")
+		require.True(t, time.Now().Before(deadline), "the scan made no progress")
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.NoError(t, w.Cmd.Process.Signal(syscall.SIGKILL))
 	w.Cmd.Wait()
+	return s, spec, job
 }
 
 // TestKilledWorkerRecovered SIGKILLs a worker mid-scan; a new worker finishes the job with the
 // right catalog (asynq hands the lost tasks back once their lease expires).
 func TestKilledWorkerRecovered(t *testing.T) {
-	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
-	spec := treeSpec(6000)
-	localRoot(t, s, "big", spec)
-	w1 := s.StartWorker(t, workerEnv...)
-	waitReady(t, w1)
-
-	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
-	killAfterUnits(t, s, w1, job.ID, 20)
+	s, spec, job := scanKilledMidway(t, 6000, 20)
 	mid := getJob(t, s, job.ID)
 	require.Equal(t, filefleet.JobStateRunning, mid.Status)
 	require.Less(t, mid.Progress.UnitsDone, mid.Progress.UnitsTotal, "killed mid-scan")
@@ -96,13 +97,7 @@ func TestKilledWorkerRecovered(t *testing.T) {
 // would) and submits a job whose enqueue is lost too: the scheduler queues the open units of
 // the stalled scan and the pending job again, and both finish with the right catalog.
 func TestLostTasksRequeued(t *testing.T) {
-	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
-	spec := treeSpec(3000)
-	localRoot(t, s, "big", spec)
-	w1 := s.StartWorker(t, workerEnv...)
-	waitReady(t, w1)
-	job := submit(t, s, map[string]any{"type": "scan", "root": "big"})
-	killAfterUnits(t, s, w1, job.ID, 10)
+	s, spec, job := scanKilledMidway(t, 3000, 10)
 	require.NoError(t, s.Redis.FlushDB(t.Context()).Err())
 	mid := getJob(t, s, job.ID)
 	require.Less(t, mid.Progress.UnitsDone, mid.Progress.UnitsTotal, "lost mid-scan")
