@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -71,28 +70,10 @@ func (w *Worker) handleExifFiles(ctx context.Context, t *asynq.Task) error {
 		}
 		dates = append(dates, d)
 	}
-	var c completion
-	err = store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
-		if err := store.SetExifDates(ctx, tx, dates); err != nil {
-			return err
-		}
-		err := store.AddCounters(ctx, tx, p.JobID, map[string]int64{"exif_images": int64(len(dates)), "exif_dated": dated,
-			"bytes_read_exif": read})
-		if err != nil {
-			return err
-		}
-		c, err = w.finishUnit(ctx, tx, p.Header, int64(len(dates)), read, w.onLast(ctx, job, p.Stage, nil))
-		if err == nil && !c.done {
-			err = errUnitDone
-		}
-		return err
+	counters := map[string]int64{"exif_images": int64(len(dates)), "exif_dated": dated, "bytes_read_exif": read}
+	return w.completeBatch(ctx, job, p.Header, p.Stage, int64(len(dates)), read, counters, func(tx *sqlx.Tx) error {
+		return store.SetExifDates(ctx, tx, dates)
 	})
-	if errors.Is(err, errUnitDone) {
-		return w.resume(ctx, p.JobID)
-	} else if err != nil {
-		return err
-	}
-	return w.after(ctx, c)
 }
 
 // organizeResult ends an organize job: counts, and the plan of moves when the job was given a

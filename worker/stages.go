@@ -253,24 +253,35 @@ func (w *Worker) handleHashFiles(ctx context.Context, t *asynq.Task) error {
 		}
 		hashed = append(hashed, h)
 	}
+	counters := map[string]int64{"bytes_read_" + p.Stage: read, "files_read_" + p.Stage: int64(len(hashed)), "changed": changed}
+	return w.completeBatch(ctx, job, p.Header, p.Stage, int64(len(hashed)), read, counters, func(tx *sqlx.Tx) error {
+		return store.SetHashes(ctx, tx, hashed)
+	})
+}
+
+// completeBatch ends a batch task of a stage in one transaction: record writes its results,
+// counters are added and the unit completes (files and bytes read count in the job's
+// progress). Then what follows is queued, or, when an earlier attempt completed the unit, the
+// job's open units are queued again.
+func (w *Worker) completeBatch(ctx context.Context, job *filefleet.Job, h tasks.Header, stage string, files, read int64,
+	counters map[string]int64, record func(*sqlx.Tx) error) error {
 	var c completion
-	err = store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
-		if err := store.SetHashes(ctx, tx, hashed); err != nil {
+	err := store.InTx(ctx, w.db, func(tx *sqlx.Tx) error {
+		if err := record(tx); err != nil {
 			return err
 		}
-		err := store.AddCounters(ctx, tx, p.JobID, map[string]int64{"bytes_read_" + p.Stage: read,
-			"files_read_" + p.Stage: int64(len(hashed)), "changed": changed})
-		if err != nil {
+		if err := store.AddCounters(ctx, tx, h.JobID, counters); err != nil {
 			return err
 		}
-		c, err = w.finishUnit(ctx, tx, p.Header, int64(len(hashed)), read, w.onLast(ctx, job, p.Stage, nil))
+		var err error
+		c, err = w.finishUnit(ctx, tx, h, files, read, w.onLast(ctx, job, stage, nil))
 		if err == nil && !c.done {
 			err = errUnitDone // counted by an earlier attempt
 		}
 		return err
 	})
 	if errors.Is(err, errUnitDone) {
-		return w.resume(ctx, p.JobID)
+		return w.resume(ctx, h.JobID)
 	} else if err != nil {
 		return err
 	}
