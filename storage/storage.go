@@ -74,6 +74,32 @@ func CleanPath(p string) (string, error) {
 	return c, nil
 }
 
+// CleanFilePath is CleanPath for a step the root directory cannot take; step names it in
+// the error ("write to", "remove").
+func CleanFilePath(p, step string) (string, error) {
+	p, err := CleanPath(p)
+	if err == nil && p == "" {
+		err = filefleet.Errorf(filefleet.EINVALID, "cannot %s the root directory", step)
+	}
+	return p, err
+}
+
+// CleanPair cleans the source and destination of a rename or copy; neither may be the root.
+func CleanPair(src, dst string) (string, string, error) {
+	src, err := CleanPath(src)
+	if err != nil {
+		return "", "", err
+	}
+	dst, err = CleanPath(dst)
+	if err != nil {
+		return "", "", err
+	}
+	if src == "" || dst == "" {
+		return "", "", filefleet.Errorf(filefleet.EINVALID, "the root directory cannot be renamed or copied")
+	}
+	return src, dst, nil
+}
+
 // Join joins a directory and a name into a root-relative path.
 func Join(dir, name string) string {
 	if dir == "" {

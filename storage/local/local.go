@@ -185,12 +185,9 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 // Put implements storage.Backend: it writes a temporary file in p's directory and renames
 // it to p. It returns ECONFLICT when p or one of its parents is of the wrong kind.
 func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry, error) {
-	p, err := storage.CleanPath(p)
+	p, err := storage.CleanFilePath(p, "write to")
 	if err != nil {
 		return storage.Entry{}, err
-	}
-	if p == "" {
-		return storage.Entry{}, filefleet.Errorf(filefleet.EINVALID, "cannot write to the root directory")
 	}
 	tmp, fi, err := b.writeTemp(ctx, p, r)
 	if err != nil {
@@ -205,7 +202,7 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 
 // Rename implements storage.Backend.
 func (b *Backend) Rename(ctx context.Context, src, dst string) error {
-	src, dst, err := b.cleanPair(src, dst)
+	src, dst, err := storage.CleanPair(src, dst)
 	if err != nil {
 		return err
 	}
@@ -226,7 +223,7 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 
 // Copy implements storage.Backend.
 func (b *Backend) Copy(ctx context.Context, src, dst string) error {
-	src, dst, err := b.cleanPair(src, dst)
+	src, dst, err := storage.CleanPair(src, dst)
 	if err != nil {
 		return err
 	}
@@ -263,12 +260,9 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 // Remove implements storage.Backend. It also removes empty directories; a directory that
 // is not empty gives ECONFLICT.
 func (b *Backend) Remove(ctx context.Context, p string) error {
-	p, err := storage.CleanPath(p)
+	p, err := storage.CleanFilePath(p, "remove")
 	if err != nil {
 		return err
-	}
-	if p == "" {
-		return filefleet.Errorf(filefleet.EINVALID, "cannot remove the root directory")
 	}
 	if err := b.root.Remove(p); err != nil {
 		return mapErr(err, p)
@@ -338,22 +332,6 @@ func (b *Backend) absent(p string) error {
 		return nil
 	}
 	return mapErr(err, p)
-}
-
-// cleanPair cleans src and dst for Rename and Copy; neither may be the root.
-func (b *Backend) cleanPair(src, dst string) (string, string, error) {
-	src, err := storage.CleanPath(src)
-	if err != nil {
-		return "", "", err
-	}
-	dst, err = storage.CleanPath(dst)
-	if err != nil {
-		return "", "", err
-	}
-	if src == "" || dst == "" {
-		return "", "", filefleet.Errorf(filefleet.EINVALID, "the root directory cannot be renamed or copied")
-	}
-	return src, dst, nil
 }
 
 // osName returns the os.Root name of a cleaned path ("." for the root).

@@ -284,12 +284,9 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 // Put implements storage.Backend with a multipart upload of PartSize parts; a single
 // PutObject when r is shorter than one part.
 func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry, error) {
-	p, err := storage.CleanPath(p)
+	p, err := storage.CleanFilePath(p, "write to")
 	if err != nil {
 		return storage.Entry{}, err
-	}
-	if p == "" {
-		return storage.Entry{}, filefleet.Errorf(filefleet.EINVALID, "cannot write to the root directory")
 	}
 	// Up to one part is sent as a single PUT: its ETag is then the content's MD5, which dedupe
 	// groups by without reading. Longer content streams as a multipart upload. The head buffer
@@ -330,16 +327,9 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 // Copy implements storage.Backend with a server-side copy (ComposeObject, which switches
 // to a multipart copy above 5 GiB).
 func (b *Backend) Copy(ctx context.Context, src, dst string) error {
-	src, err := storage.CleanPath(src)
+	src, dst, err := storage.CleanPair(src, dst)
 	if err != nil {
 		return err
-	}
-	dst, err = storage.CleanPath(dst)
-	if err != nil {
-		return err
-	}
-	if src == "" || dst == "" {
-		return filefleet.Errorf(filefleet.EINVALID, "the root directory cannot be renamed or copied")
 	}
 	if _, err := b.Stat(ctx, dst); err == nil {
 		return filefleet.Errorf(filefleet.ECONFLICT, "%q already exists", dst)
@@ -357,12 +347,9 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 
 // Remove implements storage.Backend.
 func (b *Backend) Remove(ctx context.Context, p string) error {
-	p, err := storage.CleanPath(p)
+	p, err := storage.CleanFilePath(p, "remove")
 	if err != nil {
 		return err
-	}
-	if p == "" {
-		return filefleet.Errorf(filefleet.EINVALID, "cannot remove the root directory")
 	}
 	if _, err := b.client.StatObject(ctx, b.bucket, b.key(p), minio.StatObjectOptions{}); err != nil {
 		return b.mapErr(err, p)

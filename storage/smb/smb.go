@@ -375,12 +375,9 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 // Put implements storage.Backend: it writes a temporary file in p's directory and renames
 // it to p. It returns ECONFLICT when p is a directory or one of its parents is a file.
 func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry, error) {
-	p, err := storage.CleanPath(p)
+	p, err := storage.CleanFilePath(p, "write to")
 	if err != nil {
 		return storage.Entry{}, err
-	}
-	if p == "" {
-		return storage.Entry{}, filefleet.Errorf(filefleet.EINVALID, "cannot write to the root directory")
 	}
 	var (
 		f   *smb2.File
@@ -423,7 +420,7 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 
 // Rename implements storage.Backend.
 func (b *Backend) Rename(ctx context.Context, src, dst string) error {
-	src, dst, err := cleanPair(src, dst)
+	src, dst, err := storage.CleanPair(src, dst)
 	if err != nil {
 		return err
 	}
@@ -448,7 +445,7 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 // (FSCTL_SRV_COPYCHUNK), larger ones, and all when the server cannot, are streamed
 // through the client in 1 MiB chunks.
 func (b *Backend) Copy(ctx context.Context, src, dst string) error {
-	src, dst, err := cleanPair(src, dst)
+	src, dst, err := storage.CleanPair(src, dst)
 	if err != nil {
 		return err
 	}
@@ -511,12 +508,9 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 // Remove implements storage.Backend. It also removes empty directories; a directory that
 // is not empty gives ECONFLICT.
 func (b *Backend) Remove(ctx context.Context, p string) error {
-	p, err := storage.CleanPath(p)
+	p, err := storage.CleanFilePath(p, "remove")
 	if err != nil {
 		return err
-	}
-	if p == "" {
-		return filefleet.Errorf(filefleet.EINVALID, "cannot remove the root directory")
 	}
 	err = b.do(ctx, func(sh *smb2.Share) error { return sh.Remove(b.full(p)) })
 	if err != nil {
@@ -987,21 +981,6 @@ func readdir(ctx context.Context, f *smb2.File) ([]os.FileInfo, error) {
 		}
 		time.Sleep(time.Duration(attempt) * 10 * time.Millisecond)
 	}
-}
-
-func cleanPair(src, dst string) (string, string, error) {
-	src, err := storage.CleanPath(src)
-	if err != nil {
-		return "", "", err
-	}
-	dst, err = storage.CleanPath(dst)
-	if err != nil {
-		return "", "", err
-	}
-	if src == "" || dst == "" {
-		return "", "", filefleet.Errorf(filefleet.EINVALID, "the root directory cannot be renamed or copied")
-	}
-	return src, dst, nil
 }
 
 func fileStat(fi os.FileInfo) *smb2.FileStat {
