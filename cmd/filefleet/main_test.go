@@ -74,6 +74,17 @@ func TestMainCommands(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, Main(context.Background(), []string{"api"}, &out, &errOut))
 	require.Contains(t, errOut.String(), "FILEFLEET_SECRET_KEY")
+
+	// A bad Redis URL is reported without the password in it.
+	t.Setenv("FILEFLEET_SECRET_KEY", strings.Repeat("ab", 32))
+	errOut.Reset()
+	require.Equal(t, 1, Main(context.Background(), []string{"worker", "-redis-url", "redis://:s3cretpw@127.0.0.1:notaport/0"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "bad FILEFLEET_REDIS_URL")
+	require.Contains(t, errOut.String(), "REDACTED")
+	require.NotContains(t, errOut.String(), "s3cretpw")
+	errOut.Reset()
+	require.Equal(t, 1, Main(context.Background(), []string{"worker", "-redis-mode", "sentinel", "-redis-url", "redis://127.0.0.1:26379/0"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "master_name")
 }
 
 // TestAdminCreateAndBootstrap: `filefleet admin create` makes a user whose password works, and

@@ -4,7 +4,10 @@
 package redisconn
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,9 +48,22 @@ func Parse(mode, rawURL string) (*Options, error) {
 		return nil, fmt.Errorf("unknown Redis mode %q: use %s, %s or %s", mode, ModeSingle, ModeSentinel, ModeCluster)
 	}
 	if err != nil {
-		return nil, err
+		// url.Parse errors quote the URL, which may hold passwords.
+		return nil, errors.New(strings.ReplaceAll(err.Error(), rawURL, Redact(rawURL)))
 	}
 	return o, nil
+}
+
+// passwordParam matches the password query parameters of Redis URLs.
+var passwordParam = regexp.MustCompile(`((?:^|[?&])(?:sentinel_)?password=)[^&]*`)
+
+// Redact returns a Redis URL with its user information and password parameters hidden.
+func Redact(rawURL string) string {
+	out := rawURL
+	if i, at := strings.Index(out, "://"), strings.LastIndex(out, "@"); i >= 0 && at > i {
+		out = out[:i+3] + "REDACTED@" + out[at+1:]
+	}
+	return passwordParam.ReplaceAllString(out, "${1}REDACTED")
 }
 
 // Tune sets the timeouts of every connection and raises the pool (per server) to at least

@@ -43,4 +43,10 @@ func TestParse(t *testing.T) {
 		_, err := Parse(mode, url)
 		require.Error(t, err, "%s %s", mode, url)
 	}
+
+	_, err = Parse(ModeSingle, "redis://:s3cret@127.0.0.1:notaport/0")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "s3cret")
+	require.Equal(t, "redis://REDACTED@h:1/0?master_name=m&password=REDACTED&addr=x:2",
+		Redact("redis://u:p@h:1/0?master_name=m&password=pw&addr=x:2"))
 }
