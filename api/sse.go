@@ -106,8 +106,11 @@ func (a *API) relay(ctx context.Context, streamID, jobID string, after int64, su
 }
 
 // catchUpEvery is how often a stream looks in PostgreSQL for events its Redis subscription
-// missed.
-const catchUpEvery = 5 * time.Second
+// missed; replayedMax bounds the replayed events whose live copy a stream waits for.
+const (
+	catchUpEvery = 5 * time.Second
+	replayedMax  = 10000
+)
 
 // followParams says which events follow reads and where it sends them.
 type followParams struct {
@@ -121,7 +124,8 @@ type followParams struct {
 
 // follow sends a stream's events to p.Send in order of id and each once: first the stored
 // events after p.After from PostgreSQL, then live ones from p.Sub, skipping those replayed, and
-// every catchUpEvery the stored events newer than any sent (those the subscription missed).
+// every catchUpEvery the events stored since the last replay that were not sent live (those
+// the subscription missed).
 // Shared by the SSE and WebSocket streams.
 //
 // It returns done = true after a job stream's terminal event (or, for a job that ended before
@@ -129,8 +133,9 @@ type followParams struct {
 // p.Sub ends (the client lagged or the API stops: the client resumes from the last id it got)
 // or ctx ends; and the error of a failed replay, Send or KeepAlive.
 func (a *API) follow(ctx context.Context, p followParams) (done bool, err error) {
-	after := p.After
-	replayed := map[int64]bool{}
+	after := p.After             // the stored events up to here were read (replays alone move it)
+	replayed := map[int64]bool{} // sent by a replay; their live copies are skipped
+	sentLive := map[int64]bool{} // sent live beyond after; a replay skips them
 	send := func(ev filefleet.Event) (end bool, err error) {
 		if err := p.Send(ev); err != nil {
 			return false, err
@@ -144,7 +149,15 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 				return false, err
 			}
 			for _, ev := range evs {
-				replayed[ev.ID], after = true, ev.ID
+				after = ev.ID
+				if sentLive[ev.ID] {
+					delete(sentLive, ev.ID)
+					continue
+				}
+				if len(replayed) >= replayedMax { // live copies that never came: forget them
+					clear(replayed)
+				}
+				replayed[ev.ID] = true
 				if end, err := send(ev); end || err != nil {
 					return end, err
 				}
@@ -185,9 +198,15 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 				return false, nil
 			}
 			if replayed[ev.ID] {
+				delete(replayed, ev.ID)
 				continue
 			}
-			after = max(after, ev.ID)
+			if ev.ID > after {
+				if len(sentLive) >= replayedMax {
+					clear(sentLive)
+				}
+				sentLive[ev.ID] = true
+			}
 			if done, err = send(ev); done || err != nil {
 				return done, err
 			}

@@ -488,7 +488,7 @@ func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
 	d := newDedupeRoots(t, s)
 	data := map[string][]byte{}
-	for i := range 3 {
+	for i := range 4 {
 		data[fmt.Sprintf("g%d", i)] = randomBytes(20<<10 + i)
 		d.put(t, fmt.Sprintf("s3/keep/g%d.bin", i), data[fmt.Sprintf("g%d", i)])
 		d.put(t, fmt.Sprintf("s3/other/copy-g%d.bin", i), data[fmt.Sprintf("g%d", i)])
@@ -505,7 +505,7 @@ func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
 	var plan dedupeResponse
 	r.Decode(t, &plan)
-	require.Equal(t, 3, plan.Summary.Groups)
+	require.Equal(t, 4, plan.Summary.Groups)
 
 	// The worker is down while the plan's items are put in the states crashes leave.
 	require.NoError(t, w.Cmd.Process.Kill())
@@ -529,6 +529,9 @@ func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
 			require.NoError(t, d.s3.Copy(ctx, it.Path, trash(it.Path)))
 		case "copy-g1.bin": // moved; the journal not updated yet
 			require.NoError(t, d.s3.Rename(ctx, it.Path, trash(it.Path)))
+		case "copy-g3.bin": // another file took the trash path since
+			_, err := d.s3.Put(ctx, trash(it.Path), strings.NewReader("someone else's"))
+			require.NoError(t, err)
 		}
 	}
 	w = s.StartWorker(t)
@@ -541,7 +544,15 @@ func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
 		require.Nil(t, d.read(t, "s3/other/copy-"+name+".bin"), "trashed")
 		require.Equal(t, data[name], d.read(t, "s3/"+trash("other/copy-"+name+".bin")), "in the trash once")
 	}
-	require.Equal(t, map[string]int64{"keep/planned": 3, "trash/done": 3}, getOrganizePlan(t, s, plan.PlanID).Counts)
+	require.Equal(t, data["g3"], d.read(t, "s3/other/copy-g3.bin"), "left alone")
+	require.Equal(t, []byte("someone else's"), d.read(t, "s3/"+trash("other/copy-g3.bin")), "not overwritten")
+	executed := getOrganizePlan(t, s, plan.PlanID)
+	require.Equal(t, map[string]int64{"keep/planned": 4, "trash/done": 3, "trash/skipped": 1}, executed.Counts)
+	for _, it := range executed.Items {
+		if it.State == filefleet.ItemSkipped {
+			require.Contains(t, it.Message, "another file is at its trash path")
+		}
+	}
 
 	// An undo attempt copied g0 back and died before deleting its trash copy.
 	require.NoError(t, d.s3.Copy(ctx, trash("other/copy-g0.bin"), "other/copy-g0.bin"))
@@ -551,7 +562,7 @@ func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
 		require.Equal(t, data[name], d.read(t, "s3/other/copy-"+name+".bin"), "back at its place")
 		require.Nil(t, d.read(t, "s3/"+trash("other/copy-"+name+".bin")), "no longer in the trash")
 	}
-	require.Equal(t, map[string]int64{"keep/planned": 3, "trash/undone": 3}, getOrganizePlan(t, s, plan.PlanID).Counts)
+	require.Equal(t, map[string]int64{"keep/planned": 4, "trash/undone": 3, "trash/skipped": 1}, getOrganizePlan(t, s, plan.PlanID).Counts)
 }
 
 // TestHashJob hashes a local root with BLAKE3, SHA-256 and MD5, then again: unchanged files are

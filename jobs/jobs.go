@@ -286,7 +286,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*filefleet.Job, error)
 // RequeuePending enqueues again the first task of jobs still pending after olderThan: a job
 // whose enqueue was lost (the API died between insert and enqueue) still runs.
 func (s *Service) RequeuePending(ctx context.Context, olderThan time.Duration) (int, error) {
-	pending, err := store.PendingJobs(ctx, s.DB, olderThan, 1000)
+	pending, err := store.PendingJobs(ctx, s.DB, olderThan, requeueJobsMax)
 	if err != nil {
 		return 0, err
 	}
@@ -294,52 +294,82 @@ func (s *Service) RequeuePending(ctx context.Context, olderThan time.Duration) (
 	for _, j := range pending {
 		task, err := firstTaskOf(j)
 		if err != nil {
+			s.Log.Warn("cannot rebuild the first task of a pending job", "job_id", j.ID, "err", err)
 			continue
 		}
-		if ok, err := s.requeue(ctx, task); err != nil {
-			return n, err
-		} else if ok {
+		ok, err := s.requeue(ctx, task)
+		if err != nil {
+			return n, err // Redis is unavailable: the next sweep tries again
+		}
+		if ok {
 			n++
 		}
 	}
 	return n, nil
 }
 
-// RequeueStalled queues again the open units of running jobs that finished no unit for idle.
-// A unit whose task is still queued, running or retrying keeps it (same task ID); one whose
-// task was lost from Redis gets it back. It returns how many tasks were queued again.
+// Bounds of one sweep: jobs looked at, and tasks offered to Redis (most are still there and
+// refused by task ID).
+const (
+	requeueJobsMax  = 100
+	requeueTasksMax = 5000
+)
+
+// RequeueStalled queues again the open units of running jobs that finished no unit for idle
+// (up to requeueJobsMax jobs in random order and requeueTasksMax tasks a call). A unit whose
+// task is still queued, running or retrying keeps it (same task ID); one whose task was lost
+// from Redis gets it back. It returns how many tasks were queued again.
 func (s *Service) RequeueStalled(ctx context.Context, idle time.Duration) (int, error) {
-	stalled, err := store.StalledJobs(ctx, s.DB, idle, 100)
+	stalled, err := store.StalledJobs(ctx, s.DB, idle, requeueJobsMax)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	n, offered := 0, 0
 	for _, j := range stalled {
-		var queue []*asynq.Task
-		if first, err := firstTaskOf(j); err == nil {
-			h, _ := tasks.ParseHeader(first.Payload())
-			if done, err := store.UnitDone(ctx, s.DB, j.ID, h.Unit); err != nil {
-				return n, err
-			} else if !done {
-				queue = append(queue, first)
-			}
-		}
-		units, err := store.OpenUnitTasks(ctx, s.DB, j.ID)
+		queue, err := s.openTasks(ctx, j)
 		if err != nil {
-			return n, err
-		}
-		for _, u := range units {
-			queue = append(queue, tasks.UnitTaskOf(j.ID, u, tasks.QueueDefault))
+			s.Log.Warn("cannot list the open tasks of a stalled job", "job_id", j.ID, "err", err)
+			continue
 		}
 		for _, task := range queue {
-			if ok, err := s.requeue(ctx, task); err != nil {
-				return n, err
-			} else if ok {
+			if offered == requeueTasksMax {
+				return n, nil
+			}
+			offered++
+			ok, err := s.requeue(ctx, task)
+			if err != nil {
+				return n, err // Redis is unavailable: the next sweep tries again
+			}
+			if ok {
 				n++
 			}
 		}
 	}
 	return n, nil
+}
+
+// openTasks returns the tasks of a job's open units: its first task if that unit is open,
+// then the stored tasks of the others.
+func (s *Service) openTasks(ctx context.Context, j store.QueuedJob) ([]*asynq.Task, error) {
+	var out []*asynq.Task
+	if first, err := firstTaskOf(j); err == nil {
+		h, _ := tasks.ParseHeader(first.Payload())
+		done, err := store.UnitDone(ctx, s.DB, j.ID, h.Unit)
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			out = append(out, first)
+		}
+	}
+	units, err := store.OpenUnitTasks(ctx, s.DB, j.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range units {
+		out = append(out, tasks.UnitTaskOf(j.ID, u, tasks.QueueDefault))
+	}
+	return out, nil
 }
 
 // requeue enqueues a task unless a task with its ID is still in Redis.

@@ -67,7 +67,7 @@ var tickNamespace = uuid.MustParse("3f1d6c2e-9a47-4c1b-8d0e-5b7a2f6e1c90")
 // New returns a scheduler.
 func New(db *sqlx.DB, js *jobs.Service, log *slog.Logger, cfg Config) *Scheduler {
 	cfg.PendingAfter = cmp.Or(cfg.PendingAfter, PendingAfterDefault)
-	cfg.SweepEvery = cmp.Or(cfg.SweepEvery, min(SweepEveryDefault, cfg.PendingAfter/2))
+	cfg.SweepEvery = cmp.Or(cfg.SweepEvery, min(SweepEveryDefault, max(time.Second, cfg.PendingAfter/2)))
 	cfg.ReloadEvery = cmp.Or(cfg.ReloadEvery, ReloadEveryDefault)
 	cfg.LateLimit = cmp.Or(cfg.LateLimit, LateLimitDefault)
 	return &Scheduler{cfg: cfg, db: db, jobs: js, log: log, entries: map[string]*entry{}}

@@ -64,7 +64,7 @@ func PendingJobs(ctx context.Context, q sqlx.QueryerContext, age time.Duration, 
 	return jobs, translate(err, "pending jobs")
 }
 
-// StalledJobs returns up to limit running jobs with open units that finished no unit for
+// StalledJobs returns up to limit running jobs (a random choice) with open units that finished no unit for
 // idle: their queued tasks may have been lost (a Redis failover or a restart without
 // persistence), or are just slow.
 func StalledJobs(ctx context.Context, q sqlx.QueryerContext, idle time.Duration, limit int) ([]QueuedJob, error) {
@@ -73,7 +73,7 @@ func StalledJobs(ctx context.Context, q sqlx.QueryerContext, idle time.Duration,
 		WHERE j.status = 'running' AND j.started_at < now() - $1::interval
 		AND NOT EXISTS (SELECT 1 FROM job_units u WHERE u.job_id = j.id AND u.finished_at > now() - $1::interval)
 		AND EXISTS (SELECT 1 FROM job_units u WHERE u.job_id = j.id AND NOT u.done)
-		ORDER BY j.started_at LIMIT $2`, interval(idle), limit)
+		ORDER BY random() LIMIT $2`, interval(idle), limit)
 	return jobs, translate(err, "stalled jobs")
 }
 

@@ -131,7 +131,18 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 		if reason, _, err := w.verify(ctx, it, keepSum); err != nil {
 			return changed, err
 		} else if reason != "" {
-			if err := store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", "file "+reason+"; left alone"); err != nil {
+			msg := "file " + reason + "; left alone"
+			if copied {
+				if reason == "is gone" { // another attempt finished the move meanwhile
+					if err := w.itemDone(ctx, planID, it, filefleet.ItemDone, true); err != nil {
+						return changed, err
+					}
+					changed++
+					continue
+				}
+				msg += "; a copy of it as planned is at " + it.TrashPath
+			}
+			if err := store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", msg); err != nil {
 				return changed, err
 			}
 			continue
@@ -200,9 +211,9 @@ func (w *Worker) removeItem(ctx context.Context, b storage.Backend, jobID, planI
 }
 
 // recoverItem finishes an item a crashed attempt left in progress: done is true when the file
-// is already where the step puts it (or vanished: then it is skipped). copied is true when
-// both the file and a whole copy at its trash path exist: S3 renames by copying, then
-// deleting, and the attempt died in between.
+// is already where the step puts it, or is gone from both ends (skipped), or its trash path is
+// taken by another file (skipped). copied is true when both the file and a whole copy at its
+// trash path exist: S3 renames by copying, then deleting, and the attempt died in between.
 func (w *Worker) recoverItem(ctx context.Context, b storage.Backend, planID string, it store.PlanItem) (done, copied bool, err error) {
 	_, err = b.Stat(ctx, it.Path)
 	atPlace := err == nil
@@ -215,16 +226,25 @@ func (w *Worker) recoverItem(ctx context.Context, b storage.Backend, planID stri
 		}
 		return true, false, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
 	}
-	inTrash, err := w.holdsPlanned(ctx, it, it.TrashPath)
-	switch {
-	case err != nil:
+	_, err = b.Stat(ctx, it.TrashPath)
+	inTrash := err == nil
+	if err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
 		return false, false, err
-	case atPlace:
-		return false, inTrash, nil
-	case inTrash:
-		return true, false, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
 	}
-	return true, false, store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", "file vanished while being trashed")
+	switch {
+	case !atPlace && inTrash:
+		return true, false, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
+	case !atPlace:
+		return true, false, store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", "file vanished while being trashed")
+	case !inTrash:
+		return false, false, nil // the attempt died before moving it: verify and trash again
+	}
+	whole, err := w.holdsPlanned(ctx, it, it.TrashPath)
+	if err != nil || whole {
+		return false, whole, err
+	}
+	return true, false, store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "",
+		"another file is at its trash path "+it.TrashPath+"; left alone")
 }
 
 // holdsPlanned reports whether file p of the item's root holds the item's planned content.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -25,11 +26,11 @@ func adminCreate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	username := fs.String("username", "admin", "user name")
 	email := fs.String("email", "", "e-mail address")
 	role := fs.String("role", auth.RoleAdmin, "role: admin, operator, viewer or a custom one")
-	dbURL := fs.String("database-url", env("FILEFLEET_DATABASE_URL",
-		"postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable"), "PostgreSQL URL")
+	dbURL := fs.String("database-url", "", "PostgreSQL URL (default: FILEFLEET_DATABASE_URL)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	*dbURL = cmp.Or(*dbURL, databaseURL())
 	password := os.Getenv("FILEFLEET_ADMIN_PASSWORD")
 	if password == "" {
 		fmt.Fprintf(stderr, "password for %s (at least %d characters): ", *username, auth.MinPasswordLength)

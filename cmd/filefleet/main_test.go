@@ -85,6 +85,14 @@ func TestMainCommands(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, Main(context.Background(), []string{"worker", "-redis-mode", "sentinel", "-redis-url", "redis://127.0.0.1:26379/0"}, &out, &errOut))
 	require.Contains(t, errOut.String(), "master_name")
+
+	// -h shows no URL from the environment (they may hold passwords).
+	t.Setenv("FILEFLEET_REDIS_URL", "redis://:s3cretpw@127.0.0.1:6379/0")
+	t.Setenv("FILEFLEET_DATABASE_URL", "postgres://u:s3cretdb@127.0.0.1/x")
+	errOut.Reset()
+	require.Equal(t, 2, Main(context.Background(), []string{"worker", "-h"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "-redis-url")
+	require.NotContains(t, errOut.String(), "s3cret")
 }
 
 // TestAdminCreateAndBootstrap: `filefleet admin create` makes a user whose password works, and

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -93,6 +94,11 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// databaseURL is FILEFLEET_DATABASE_URL or the local default.
+func databaseURL() string {
+	return env("FILEFLEET_DATABASE_URL", "postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable")
+}
+
 func envDuration(name string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
 		return d
@@ -124,9 +130,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	fs.StringVar(&cfg.DatabaseURL, "database-url", env("FILEFLEET_DATABASE_URL",
-		"postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable"), "PostgreSQL URL")
-	fs.StringVar(&cfg.RedisURL, "redis-url", env("FILEFLEET_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
+	// URLs may hold passwords: their defaults come from the environment after parsing, so
+	// that -h and flag errors never print them.
+	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (default: FILEFLEET_DATABASE_URL)")
+	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis URL (default: FILEFLEET_REDIS_URL)")
 	fs.StringVar(&cfg.RedisMode, "redis-mode", env("FILEFLEET_REDIS_MODE", redisconn.ModeSingle), "single, sentinel or cluster")
 	fs.StringVar(&cfg.HTTPAddr, "addr", env("FILEFLEET_HTTP_ADDR", api.AddrDefault), "API listen address")
 	fs.StringVar(&cfg.Queues, "queues", env("FILEFLEET_QUEUES", ""), "queue=weight,... a worker serves")
@@ -140,6 +147,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
+	cfg.DatabaseURL = cmp.Or(cfg.DatabaseURL, databaseURL())
+	cfg.RedisURL = cmp.Or(cfg.RedisURL, env("FILEFLEET_REDIS_URL", "redis://127.0.0.1:6379/0"))
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if addr := os.Getenv("FILEFLEET_METRICS_ADDR"); addr != "" && cmd != "api" && cmd != "all" {
 		// Processes without the API serve their own metrics (the API serves /metrics).

@@ -4,6 +4,7 @@
 package redisconn
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -39,8 +40,13 @@ func Parse(mode, rawURL string) (*Options, error) {
 		o.single, err = redis.ParseURL(rawURL)
 	case ModeSentinel:
 		o.failover, err = redis.ParseFailoverURL(rawURL)
-		if err == nil && o.failover.MasterName == "" {
+		switch {
+		case err != nil:
+		case o.failover.MasterName == "":
 			err = fmt.Errorf("sentinel mode needs the master's name: add ?master_name=NAME to the URL")
+		case o.failover.RouteByLatency || o.failover.RouteRandomly || o.failover.ReplicaOnly:
+			// Those make a client of replicas, which refuse the writes filefleet makes.
+			err = fmt.Errorf("sentinel mode: route_by_latency, route_randomly and replica_only are not supported")
 		}
 	case ModeCluster:
 		o.cluster, err = redis.ParseClusterURL(rawURL)
@@ -66,20 +72,22 @@ func Redact(rawURL string) string {
 	return passwordParam.ReplaceAllString(out, "${1}REDACTED")
 }
 
-// Tune sets the timeouts of every connection and raises the pool (per server) to at least
+// Tune sets the timeouts the URL left unset and raises the pool (per server) to at least
 // pool connections.
 func (o *Options) Tune(dial, readWrite time.Duration, pool int) {
 	switch {
 	case o.single != nil:
-		o.single.DialTimeout, o.single.ReadTimeout, o.single.WriteTimeout = dial, readWrite, readWrite
-		o.single.PoolSize = max(o.single.PoolSize, pool)
+		tune(&o.single.DialTimeout, &o.single.ReadTimeout, &o.single.WriteTimeout, &o.single.PoolSize, dial, readWrite, pool)
 	case o.failover != nil:
-		o.failover.DialTimeout, o.failover.ReadTimeout, o.failover.WriteTimeout = dial, readWrite, readWrite
-		o.failover.PoolSize = max(o.failover.PoolSize, pool)
+		tune(&o.failover.DialTimeout, &o.failover.ReadTimeout, &o.failover.WriteTimeout, &o.failover.PoolSize, dial, readWrite, pool)
 	case o.cluster != nil:
-		o.cluster.DialTimeout, o.cluster.ReadTimeout, o.cluster.WriteTimeout = dial, readWrite, readWrite
-		o.cluster.PoolSize = max(o.cluster.PoolSize, pool)
+		tune(&o.cluster.DialTimeout, &o.cluster.ReadTimeout, &o.cluster.WriteTimeout, &o.cluster.PoolSize, dial, readWrite, pool)
 	}
+}
+
+func tune(dial, read, write *time.Duration, poolSize *int, d, rw time.Duration, pool int) {
+	*dial, *read, *write = cmp.Or(*dial, d), cmp.Or(*read, rw), cmp.Or(*write, rw)
+	*poolSize = max(*poolSize, pool)
 }
 
 // NewClient returns a new client: a *redis.Client for single and sentinel modes (the latter

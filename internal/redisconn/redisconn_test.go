@@ -19,6 +19,12 @@ func TestParse(t *testing.T) {
 	require.Equal(t, 2*time.Second, c.Options().ReadTimeout)
 	c.Close()
 
+	o, err = Parse("", "redis://127.0.0.1:6380/0?read_timeout=9s")
+	require.NoError(t, err)
+	o.Tune(time.Second, 2*time.Second, 50)
+	require.Equal(t, 9*time.Second, o.single.ReadTimeout, "the URL's setting stays")
+	require.Equal(t, time.Second, o.single.DialTimeout)
+
 	o, err = Parse(ModeSentinel, "redis://s1:26379/2?master_name=mymaster&addr=s2:26379&password=pw")
 	require.NoError(t, err)
 	require.Equal(t, []string{"s1:26379", "s2:26379"}, o.failover.SentinelAddrs)
@@ -34,14 +40,15 @@ func TestParse(t *testing.T) {
 	require.IsType(t, &redis.ClusterClient{}, cc)
 	cc.Close()
 
-	for mode, url := range map[string]string{
-		ModeSentinel: "redis://s1:26379/0", // no master name
-		"replicated": "redis://127.0.0.1:6379/0",
-		ModeSingle:   "http://127.0.0.1:6379",
-		ModeCluster:  "redis://n1:6379?bogus=1",
+	for _, bad := range [][2]string{
+		{ModeSentinel, "redis://s1:26379/0"}, // no master name
+		{ModeSentinel, "redis://s1:26379/0?master_name=m&replica_only=true"},
+		{"replicated", "redis://127.0.0.1:6379/0"},
+		{ModeSingle, "http://127.0.0.1:6379"},
+		{ModeCluster, "redis://n1:6379?bogus=1"},
 	} {
-		_, err := Parse(mode, url)
-		require.Error(t, err, "%s %s", mode, url)
+		_, err := Parse(bad[0], bad[1])
+		require.Error(t, err, "%v", bad)
 	}
 
 	_, err = Parse(ModeSingle, "redis://:s3cret@127.0.0.1:notaport/0")
