@@ -95,7 +95,8 @@ func TestKilledWorkerRecovered(t *testing.T) {
 // TestLostTasksRequeued loses every task of Redis in the middle of a scan (the worker is
 // SIGKILLed and the Redis database flushed, as a failover or a restart without persistence
 // would) and submits a job whose enqueue is lost too: the scheduler queues the open units of
-// the stalled scan and the pending job again, and both finish with the right catalog.
+// the stalled scan and the pending job again, and both finish with the right catalog; asynq's
+// list of queues is filled again.
 func TestLostTasksRequeued(t *testing.T) {
 	s, spec, job := scanKilledMidway(t, 3000, 10)
 	require.NoError(t, s.Redis.FlushDB(t.Context()).Err())
@@ -114,6 +115,10 @@ func TestLostTasksRequeued(t *testing.T) {
 	require.Equal(t, spec, sizesOf(catalog(t, s, "big", false)))
 	require.Contains(t, sched.Output(), "re-enqueued lost tasks of stalled jobs")
 	require.Contains(t, sched.Output(), "re-enqueued pending jobs")
+	// asynq's list of queues (the dashboard's) was lost too; the scheduler fills it again.
+	queues, err := s.Redis.SMembers(t.Context(), "asynq:queues").Result()
+	require.NoError(t, err)
+	require.Subset(t, queues, []string{"critical", "default", "low", "convert"})
 }
 
 // TestWorkerSIGTERMHandsBack stops a worker with SIGTERM mid-scan: it exits within its

@@ -372,6 +372,21 @@ func (s *Service) openTasks(ctx context.Context, j store.QueuedJob) ([]*asynq.Ta
 	return out, nil
 }
 
+// asynqQueuesKey is the Redis set of queue names asynq's dashboard and inspector list (asynq's
+// base.AllQueues). An asynq client adds a queue to it once per process, so after Redis lost
+// its data the set stays empty until RegisterQueues.
+const asynqQueuesKey = "asynq:queues"
+
+// RegisterQueues makes sure every filefleet queue is in asynq's list of queues, so that the
+// dashboard shows them and tasks can be deleted from them (cancel) after Redis lost its data.
+func (s *Service) RegisterQueues(ctx context.Context) error {
+	names := []any{tasks.QueueConvert}
+	for q := range tasks.QueuesDefault {
+		names = append(names, q)
+	}
+	return s.Redis.SAdd(ctx, asynqQueuesKey, names...).Err()
+}
+
 // requeue enqueues a task unless a task with its ID is still in Redis.
 func (s *Service) requeue(ctx context.Context, task *asynq.Task) (bool, error) {
 	_, err := s.Queue.EnqueueContext(ctx, task)

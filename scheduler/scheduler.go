@@ -77,6 +77,9 @@ func New(db *sqlx.DB, js *jobs.Service, log *slog.Logger, cfg Config) *Scheduler
 func (s *Scheduler) Start(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.every(ctx, s.cfg.SweepEvery, func() {
+		if err := s.jobs.RegisterQueues(ctx); err != nil {
+			s.log.Warn("register queues", "err", err)
+		}
 		if n, err := s.jobs.RequeuePending(ctx, s.cfg.PendingAfter); err != nil {
 			s.log.Warn("requeue pending jobs", "err", err)
 		} else if n > 0 {
