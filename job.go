@@ -154,9 +154,9 @@ type ArchiveResult struct {
 	BLAKE3  string `json:"blake3"`  // of the archive, hex
 }
 
-// ConvertParams are the parameters of a convert job (the catalog seed's conversion request,
+// ConversionSpec says what a conversion makes of what (the catalog seed's conversion request,
 // with roots): SourcePath of Root becomes TargetPath of TargetRoot.
-type ConvertParams struct {
+type ConversionSpec struct {
 	Root           string            `json:"root"`
 	SourcePath     string            `json:"source_path"`
 	TargetRoot     string            `json:"target_root"`
@@ -166,8 +166,13 @@ type ConvertParams struct {
 	ConversionType string            `json:"conversion_type"` // image, audio, video, document
 	Quality        string            `json:"quality,omitempty"`
 	Settings       map[string]string `json:"settings,omitempty"`
-	Overwrite      bool              `json:"overwrite,omitempty"`
-	ScheduledFor   *time.Time        `json:"scheduled_for,omitempty"`
+}
+
+// ConvertParams are the parameters of a convert job.
+type ConvertParams struct {
+	ConversionSpec
+	Overwrite    bool       `json:"overwrite,omitempty"`
+	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
 	// Resolved when the job is submitted.
 	RootID       int64 `json:"root_id"`
 	TargetRootID int64 `json:"target_root_id"`
@@ -188,21 +193,13 @@ type ConvertResult struct {
 type Conversion struct {
 	ID string `json:"id"`
 	// Status is the seed's: pending, running, completed, failed or cancelled.
-	Status         string            `json:"status"`
-	Root           string            `json:"root"`
-	SourcePath     string            `json:"source_path"`
-	TargetRoot     string            `json:"target_root"`
-	TargetPath     string            `json:"target_path"`
-	SourceFormat   string            `json:"source_format"`
-	TargetFormat   string            `json:"target_format"`
-	ConversionType string            `json:"conversion_type"`
-	Quality        string            `json:"quality,omitempty"`
-	Settings       map[string]string `json:"settings,omitempty"`
-	Progress       float64           `json:"progress"` // percent
-	Error          string            `json:"error,omitempty"`
-	CreatedAt      time.Time         `json:"created_at"`
-	ScheduledFor   *time.Time        `json:"scheduled_for,omitempty"`
-	StartedAt      *time.Time        `json:"started_at,omitempty"`
-	CompletedAt    *time.Time        `json:"completed_at,omitempty"`
-	Result         *ConvertResult    `json:"result,omitempty"`
+	Status string `json:"status"`
+	ConversionSpec
+	Progress     float64        `json:"progress"` // percent
+	Error        string         `json:"error,omitempty"`
+	CreatedAt    time.Time      `json:"created_at"`
+	ScheduledFor *time.Time     `json:"scheduled_for,omitempty"`
+	StartedAt    *time.Time     `json:"started_at,omitempty"`
+	CompletedAt  *time.Time     `json:"completed_at,omitempty"`
+	Result       *ConvertResult `json:"result,omitempty"`
 }

@@ -62,10 +62,8 @@ var seedStatus = map[filefleet.JobState]string{filefleet.JobStateSucceeded: "com
 func conversionOf(j *filefleet.Job, percent float64) filefleet.Conversion {
 	var p filefleet.ConvertParams
 	_ = json.Unmarshal(j.Params, &p)
-	v := filefleet.Conversion{ID: j.ID, Status: string(j.Status), Root: p.Root, SourcePath: p.SourcePath, TargetRoot: p.TargetRoot,
-		TargetPath: p.TargetPath, SourceFormat: p.SourceFormat, TargetFormat: p.TargetFormat,
-		ConversionType: p.ConversionType, Quality: p.Quality, Settings: p.Settings, Progress: percent, Error: j.Error,
-		CreatedAt: j.CreatedAt, ScheduledFor: p.ScheduledFor, StartedAt: j.StartedAt, CompletedAt: j.FinishedAt}
+	v := filefleet.Conversion{ID: j.ID, Status: string(j.Status), ConversionSpec: p.ConversionSpec, Progress: percent,
+		Error: j.Error, CreatedAt: j.CreatedAt, ScheduledFor: p.ScheduledFor, StartedAt: j.StartedAt, CompletedAt: j.FinishedAt}
 	if s, found := seedStatus[j.Status]; found {
 		v.Status = s
 	}
