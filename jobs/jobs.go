@@ -290,22 +290,17 @@ func (s *Service) RequeuePending(ctx context.Context, olderThan time.Duration) (
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	var queue []*asynq.Task
 	for _, j := range pending {
 		task, err := firstTaskOf(j)
 		if err != nil {
 			s.Log.Warn("cannot rebuild the first task of a pending job", "job_id", j.ID, "err", err)
 			continue
 		}
-		ok, err := s.requeue(ctx, task)
-		if err != nil {
-			return n, err // Redis is unavailable: the next sweep tries again
-		}
-		if ok {
-			n++
-		}
+		queue = append(queue, task)
 	}
-	return n, nil
+	budget := requeueTasksMax
+	return s.requeue(ctx, queue, &budget)
 }
 
 // Bounds of one sweep: jobs looked at, and tasks offered to Redis (most are still there and
@@ -324,25 +319,20 @@ func (s *Service) RequeueStalled(ctx context.Context, idle time.Duration) (int, 
 	if err != nil {
 		return 0, err
 	}
-	n, offered := 0, 0
+	n, budget := 0, requeueTasksMax
 	for _, j := range stalled {
+		if budget == 0 {
+			break
+		}
 		queue, err := s.openTasks(ctx, j)
 		if err != nil {
 			s.Log.Warn("cannot list the open tasks of a stalled job", "job_id", j.ID, "err", err)
 			continue
 		}
-		for _, task := range queue {
-			if offered == requeueTasksMax {
-				return n, nil
-			}
-			offered++
-			ok, err := s.requeue(ctx, task)
-			if err != nil {
-				return n, err // Redis is unavailable: the next sweep tries again
-			}
-			if ok {
-				n++
-			}
+		queued, err := s.requeue(ctx, queue, &budget)
+		n += queued
+		if err != nil {
+			return n, err
 		}
 	}
 	return n, nil
@@ -387,13 +377,25 @@ func (s *Service) RegisterQueues(ctx context.Context) error {
 	return s.Redis.SAdd(ctx, asynqQueuesKey, names...).Err()
 }
 
-// requeue enqueues a task unless a task with its ID is still in Redis.
-func (s *Service) requeue(ctx context.Context, task *asynq.Task) (bool, error) {
-	_, err := s.Queue.EnqueueContext(ctx, task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return false, nil
+// requeue offers tasks to Redis, at most *budget of them (counted off), and returns how many
+// were queued again: a task whose ID is still in Redis is refused and left as it is. An error
+// means Redis is unavailable; the next sweep tries again.
+func (s *Service) requeue(ctx context.Context, queue []*asynq.Task, budget *int) (int, error) {
+	n := 0
+	for _, task := range queue {
+		if *budget == 0 {
+			break
+		}
+		*budget--
+		_, err := s.Queue.EnqueueContext(ctx, task)
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, asynq.ErrTaskIDConflict):
+			return n, err
+		}
 	}
-	return err == nil, err
+	return n, nil
 }
 
 // firstTaskOf builds a stored job's first task.
