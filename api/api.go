@@ -54,7 +54,7 @@ type Config struct {
 	// DownloadMaxBytesDefault.
 	DownloadMaxBytes int64
 	// Redis lets the monitoring dashboard open Redis clients of its own (it closes them when
-	// it stops); nil: copies of the API's client, when that is a *redis.Client.
+	// it stops); nil: no dashboard.
 	Redis asynq.RedisConnOpt
 }
 

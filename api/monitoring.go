@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/hibiken/asynqmon"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/auth"
@@ -15,22 +14,13 @@ import (
 // MonitoringPath is where asynqmon, asynq's dashboard, is served.
 const MonitoringPath = "/monitoring"
 
-// ownClient makes asynqmon a Redis client of its own, configured like the API's (asynqmon
-// closes its client when it stops).
-type ownClient struct{ opt *redis.Options }
-
-func (o ownClient) MakeRedisClient() interface{} { return redis.NewClient(o.opt) }
-
-// monitoring returns asynqmon, read-only or not, or nil when it has no way to reach Redis.
+// monitoring returns asynqmon, read-only or not, or nil without Config.Redis. asynqmon opens
+// Redis clients of its own from it (and closes them when it stops).
 func (a *API) monitoring(readOnly bool) *asynqmon.HTTPHandler {
-	conn := a.cfg.Redis
-	if c, isClient := a.rdb.(*redis.Client); conn == nil && isClient {
-		conn = ownClient{opt: c.Options()}
-	}
-	if conn == nil {
+	if a.cfg.Redis == nil {
 		return nil
 	}
-	return asynqmon.New(asynqmon.Options{RootPath: MonitoringPath, RedisConnOpt: conn, ReadOnly: readOnly})
+	return asynqmon.New(asynqmon.Options{RootPath: MonitoringPath, RedisConnOpt: a.cfg.Redis, ReadOnly: readOnly})
 }
 
 // monitoringAccess says which dashboard a request may see: the full one for the admin token

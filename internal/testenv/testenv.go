@@ -32,6 +32,7 @@ import (
 	"github.com/filefleet/filefleet/api"
 	"github.com/filefleet/filefleet/auth"
 	"github.com/filefleet/filefleet/internal/logctx"
+	"github.com/filefleet/filefleet/internal/redisconn"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/secret"
 	"github.com/filefleet/filefleet/store"
@@ -233,8 +234,10 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	}
 	s.Jobs = &jobs.Service{DB: s.DB, Redis: s.Redis, Queue: asynq.NewClientFromRedisClient(s.Redis),
 		Inspector: asynq.NewInspectorFromRedisClient(s.Redis), Box: s.Box, Log: log}
+	dashboardRedis, err := redisconn.Parse(redisconn.ModeSingle, s.RedisURL)
+	require.NoError(t, err)
 	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second,
-		AdminToken: AdminToken, RateLimits: o.RateLimits, CORSOrigins: o.CORSOrigins, DownloadMaxBytes: o.DownloadMaxBytes})
+		Redis: dashboardRedis, AdminToken: AdminToken, RateLimits: o.RateLimits, CORSOrigins: o.CORSOrigins, DownloadMaxBytes: o.DownloadMaxBytes})
 	require.NoError(t, s.API.Start(ctx))
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
