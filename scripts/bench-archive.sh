@@ -43,7 +43,6 @@ WORKERS=1
 BENCH_NAME=bench-archive
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-[ "$RUNS" -ge 1 ] 2>/dev/null || die "BENCH_RUNS must be a whole number ≥ 1"
 
 if ! command -v rclone >/dev/null && [ -z "${BENCH_SKIP_S3:-}" ]; then
   say "installing rclone (apt-get)"

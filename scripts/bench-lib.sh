@@ -2,7 +2,7 @@
 # Shared by scripts/bench.sh and scripts/bench-dedupe.sh (sourced, not run): the bench's own
 # Redis DB indexes and PostgreSQL database, starting filefleet, cleanup, and small helpers.
 #
-# The sourcing script sets BENCH_NAME (message prefix), BENCH_DB (database name), CONC and
+# The sourcing script sets BENCH_NAME (message prefix), BENCH_DB (database name), RUNS, CONC and
 # LOG_LEVEL, and may set WORKERS (0: one `filefleet all`; N: `filefleet api` + N workers).
 # Redis DB indexes are claimed the way the tests claim theirs (internal/testenv: key
 # filefleet:test:db:N in the main DB), so a concurrent `make test` never flushes the bench's DB
@@ -17,6 +17,8 @@ S3_SECRET_KEY="${FILEFLEET_TEST_S3_SECRET_KEY:-filefleet-secret}"
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 say() { echo "$BENCH_NAME: $*" >&2; }
 
+[ "$RUNS" -ge 1 ] 2>/dev/null || die "BENCH_RUNS must be a whole number ≥ 1"
+[ "$CONC" -ge 1 ] 2>/dev/null || die "BENCH_CONCURRENCY must be a whole number ≥ 1"
 [[ "$BENCH_DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_DATABASE must be a plain lower-case name"
 [ "$BENCH_DB" != "$(basename "${FILEFLEET_DATABASE_URL%%\?*}")" ] || die "BENCH_DATABASE must not be the dev database"
 [ -x bin/filefleet ] || die "bin/filefleet is missing; run make build"

@@ -53,8 +53,6 @@ LOG_LEVEL="${BENCH_LOG_LEVEL:-info}"
 BENCH_NAME=bench-organize
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-[ "$RUNS" -ge 1 ] 2>/dev/null || die "BENCH_RUNS must be a whole number ≥ 1"
-[ "$CONC" -ge 1 ] 2>/dev/null || die "BENCH_CONCURRENCY must be a whole number ≥ 1"
 [ "$NGEN" -ge 2 ] 2>/dev/null || die "BENCH_ORGANIZE_FILES must be a whole number ≥ 2"
 # Small files: ~12 KiB on average (half of them below 8 KiB), none above 64 KiB.
 GEN=(-flat -files "$NGEN" -bytes $((NGEN * 12288)) -max-size 65536 -seed "${BENCH_ORGANIZE_SEED:-1}")

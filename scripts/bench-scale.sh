@@ -31,7 +31,6 @@ SMB_DIR="${FILEFLEET_TEST_SMB_DIR:-/var/tmp/filefleet-samba/share}"
 BENCH_NAME=bench-scale
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-[ "$RUNS" -ge 1 ] 2>/dev/null || die "BENCH_RUNS must be a whole number ≥ 1"
 
 tree=$("$BT" gentree -dir "$TREE" -files "${BENCH_SCALE_FILES:-2000}" -bytes "${BENCH_SCALE_BYTES:-1073741824}" \
   -dup-percent 0 -seed 5) || die "cannot write the tree under $TREE"
