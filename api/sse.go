@@ -106,11 +106,20 @@ func (a *API) relay(ctx context.Context, streamID, jobID string, after int64, su
 }
 
 // catchUpEvery is how often a stream looks in PostgreSQL for events its Redis subscription
-// missed; replayedMax bounds the replayed events whose live copy a stream waits for.
+// missed; seenMax bounds each set of event ids a stream keeps to send every event once.
 const (
 	catchUpEvery = 5 * time.Second
-	replayedMax  = 10000
+	seenMax      = 10000
 )
+
+// remember adds id to a set of event ids, forgetting them all when it holds seenMax (ids whose
+// other copy never came).
+func remember(set map[int64]bool, id int64) {
+	if len(set) >= seenMax {
+		clear(set)
+	}
+	set[id] = true
+}
 
 // followParams says which events follow reads and where it sends them.
 type followParams struct {
@@ -154,10 +163,7 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 					delete(sentLive, ev.ID)
 					continue
 				}
-				if len(replayed) >= replayedMax { // live copies that never came: forget them
-					clear(replayed)
-				}
-				replayed[ev.ID] = true
+				remember(replayed, ev.ID)
 				if end, err := send(ev); end || err != nil {
 					return end, err
 				}
@@ -182,7 +188,7 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 		}
 	}
 	// Events the subscription lost (Redis restarted or failed over meanwhile) are in
-	// PostgreSQL: every catchUpEvery, the stored events after the last one sent go out too.
+	// PostgreSQL: every catchUpEvery, those stored since the last replay and not sent live go out.
 	catchUp := time.NewTicker(catchUpEvery)
 	defer catchUp.Stop()
 	var tick <-chan time.Time
@@ -202,10 +208,7 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 				continue
 			}
 			if ev.ID > after {
-				if len(sentLive) >= replayedMax {
-					clear(sentLive)
-				}
-				sentLive[ev.ID] = true
+				remember(sentLive, ev.ID)
 			}
 			if done, err = send(ev); done || err != nil {
 				return done, err
