@@ -108,6 +108,24 @@ func Join(dir, name string) string {
 	return dir + "/" + name
 }
 
+// Absent returns ECONFLICT when p exists in b: a destination that must not be overwritten.
+func Absent(ctx context.Context, b Backend, p string) error {
+	taken, err := Exists(ctx, b, p)
+	if err == nil && taken {
+		err = filefleet.Errorf(filefleet.ECONFLICT, "%q already exists", p)
+	}
+	return err
+}
+
+// Exists reports whether p exists in b (a file or a directory).
+func Exists(ctx context.Context, b Backend, p string) (bool, error) {
+	_, err := b.Stat(ctx, p)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Walk calls fn for every file (not directory) below dir, depth first, pages of pageSize.
 func Walk(ctx context.Context, b Backend, dir string, pageSize int, fn func(Entry) error) error {
 	cursor := ""

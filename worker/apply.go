@@ -215,9 +215,8 @@ func (w *Worker) removeItem(ctx context.Context, b storage.Backend, jobID, planI
 // taken by another file (skipped). copied is true when both the file and a whole copy at its
 // trash path exist: S3 renames by copying, then deleting, and the attempt died in between.
 func (w *Worker) recoverItem(ctx context.Context, b storage.Backend, planID string, it store.PlanItem) (done, copied bool, err error) {
-	_, err = b.Stat(ctx, it.Path)
-	atPlace := err == nil
-	if err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+	atPlace, err := storage.Exists(ctx, b, it.Path)
+	if err != nil {
 		return false, false, err
 	}
 	if it.Action != filefleet.ActionTrash {
@@ -226,9 +225,8 @@ func (w *Worker) recoverItem(ctx context.Context, b storage.Backend, planID stri
 		}
 		return true, false, w.itemDone(ctx, planID, it, filefleet.ItemDone, true)
 	}
-	_, err = b.Stat(ctx, it.TrashPath)
-	inTrash := err == nil
-	if err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+	inTrash, err := storage.Exists(ctx, b, it.TrashPath)
+	if err != nil {
 		return false, false, err
 	}
 	switch {
@@ -296,13 +294,17 @@ func (w *Worker) undoGroup(ctx context.Context, planID string, items []store.Pla
 		if err != nil {
 			return n, err
 		}
-		if _, err := b.Stat(ctx, it.Path); err == nil {
-			_, terr := b.Stat(ctx, it.TrashPath)
-			movedBack := filefleet.ErrorCode(terr) == filefleet.ENOTFOUND
-			if terr != nil && !movedBack {
-				return n, terr
+		atPlace, err := storage.Exists(ctx, b, it.Path)
+		if err != nil {
+			return n, err
+		}
+		if atPlace {
+			inTrash, err := storage.Exists(ctx, b, it.TrashPath)
+			if err != nil {
+				return n, err
 			}
-			if !movedBack {
+			movedBack := !inTrash
+			if inTrash {
 				// Both exist: an attempt that copied the file back (S3) died before deleting
 				// the trash copy, or another file took the path since.
 				if movedBack, err = w.holdsPlanned(ctx, it, it.Path); err != nil {
@@ -325,8 +327,6 @@ func (w *Worker) undoGroup(ctx context.Context, planID string, items []store.Pla
 				return n, err
 			}
 			continue
-		} else if filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
-			return n, err
 		}
 		if err := b.Rename(ctx, it.TrashPath, it.Path); err != nil {
 			return n, err

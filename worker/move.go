@@ -195,17 +195,10 @@ func (w *Worker) unmoveItem(ctx context.Context, planID string, it store.PlanIte
 
 // ends reports whether the file at each end of a move exists.
 func (m move) ends(ctx context.Context, srcPath, dstPath string) (srcThere, dstThere bool, err error) {
-	there := func(b storage.Backend, p string) (bool, error) {
-		_, err := b.Stat(ctx, p)
-		if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
-			return false, nil
-		}
-		return err == nil, err
-	}
-	if srcThere, err = there(m.src, srcPath); err != nil {
+	if srcThere, err = storage.Exists(ctx, m.src, srcPath); err != nil {
 		return false, false, err
 	}
-	dstThere, err = there(m.dst, dstPath)
+	dstThere, err = storage.Exists(ctx, m.dst, dstPath)
 	return srcThere, dstThere, err
 }
 
@@ -220,9 +213,7 @@ func (m move) transfer(ctx context.Context, from, to string, size int64, back bo
 	if m.it.RootID == *m.it.DstRootID {
 		return fromB.Rename(ctx, from, to)
 	}
-	if _, err := toB.Stat(ctx, to); err == nil {
-		return filefleet.Errorf(filefleet.ECONFLICT, "%q already exists", to)
-	} else if filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+	if err := storage.Absent(ctx, toB, to); err != nil {
 		return err
 	}
 	r, err := fromB.Open(ctx, from, 0, -1)

@@ -331,9 +331,7 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.Stat(ctx, dst); err == nil {
-		return filefleet.Errorf(filefleet.ECONFLICT, "%q already exists", dst)
-	} else if filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+	if err := storage.Absent(ctx, b, dst); err != nil {
 		return err
 	}
 	_, err = b.client.ComposeObject(ctx,
