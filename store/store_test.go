@@ -128,3 +128,42 @@ func unitTasks(units ...string) []store.UnitTask {
 	}
 	return out
 }
+
+// TestAddCountersConcurrently adds the same new counters from concurrent transactions, as the
+// first batch tasks of a stage do: none deadlocks, and every addition counts.
+func TestAddCountersConcurrently(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	counters := map[string]int64{}
+	for i := range 8 {
+		counters[fmt.Sprintf("c%d", i)] = 1
+	}
+	const rounds, writers = 20, 6
+	for range rounds {
+		id := uuid.NewString()
+		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
+		start := make(chan struct{})
+		errs := make(chan error, writers)
+		for range writers {
+			go func() {
+				<-start
+				errs <- store.InTx(ctx, db, func(tx *sqlx.Tx) error {
+					if err := store.AddCounters(ctx, tx, id, counters); err != nil {
+						return err
+					}
+					_, err := tx.ExecContext(ctx, `SELECT pg_sleep(0.005)`) // hold the row locks a while
+					return err
+				})
+			}()
+		}
+		close(start)
+		for range writers {
+			require.NoError(t, <-errs)
+		}
+		got, err := store.Counters(ctx, db, id)
+		require.NoError(t, err)
+		for name := range counters {
+			require.Equal(t, int64(writers), got[name], name)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -80,12 +82,14 @@ func StalledJobs(ctx context.Context, q sqlx.QueryerContext, idle time.Duration,
 // interval is d as a PostgreSQL interval.
 func interval(d time.Duration) string { return fmt.Sprintf("%d milliseconds", d.Milliseconds()) }
 
-// AddCounters adds to a job's named counters.
+// AddCounters adds to a job's named counters. It writes them in name order: concurrent tasks
+// that add the same new counters in different orders deadlock (each holds a row the other's
+// insert waits for) and one of them fails after PostgreSQL's deadlock_timeout.
 func AddCounters(ctx context.Context, q sqlx.ExecerContext, jobID string, counters map[string]int64) error {
 	var names []string
 	var values []int64
-	for k, v := range counters {
-		if v != 0 {
+	for _, k := range slices.Sorted(maps.Keys(counters)) {
+		if v := counters[k]; v != 0 {
 			names, values = append(names, k), append(values, v)
 		}
 	}
