@@ -116,7 +116,9 @@ type HashedFile struct {
 }
 
 // SetHashes stores the hashes of files whose catalog row still describes what was read
-// (same size, mtime and etag); nil hashes leave the stored ones alone.
+// (same size, mtime and etag); nil hashes leave the stored ones alone. The id = ANY condition
+// lets PostgreSQL look the rows up by key: joined with unnest alone, it hashed the whole
+// table for each batch (a sequential scan of the catalog per hash task).
 func SetHashes(ctx context.Context, q sqlx.ExecerContext, files []HashedFile) error {
 	if len(files) == 0 {
 		return nil
@@ -135,7 +137,7 @@ func SetHashes(ctx context.Context, q sqlx.ExecerContext, files []HashedFile) er
 			hash_sha256 = coalesce(decode(u.sha, 'hex'), f.hash_sha256), hash_md5 = coalesce(decode(u.md, 'hex'), f.hash_md5)
 		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
 			$7::text[], $8::text[]) AS u(id, size, mtime, etag, part, b3, sha, md)
-		WHERE f.id = u.id AND f.size = u.size AND f.mtime = u.mtime AND f.etag = u.etag`,
+		WHERE f.id = ANY($1) AND f.id = u.id AND f.size = u.size AND f.mtime = u.mtime AND f.etag = u.etag`,
 		pq.Array(ids), pq.Array(sizes), pq.Array(mtimes), pq.Array(etags), pq.Array(parts),
 		pq.Array(b3s), pq.Array(shas), pq.Array(mds))
 	return translate(err, "set hashes")

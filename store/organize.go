@@ -85,7 +85,7 @@ func SetExifDates(ctx context.Context, q sqlx.ExecerContext, dates []ExifDate) e
 	}
 	_, err := q.ExecContext(ctx, `UPDATE files f SET exif_read = true, taken_at = u.taken_at
 		FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(id, size, mtime, taken_at)
-		WHERE f.id = u.id AND f.size = u.size AND f.mtime = u.mtime`,
+		WHERE f.id = ANY($1) AND f.id = u.id AND f.size = u.size AND f.mtime = u.mtime`, // ANY: see SetHashes
 		pq.Array(ids), pq.Array(sizes), pq.Array(mtimes), pq.Array(taken))
 	return translate(err, "set exif dates")
 }
