@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -165,5 +166,65 @@ func TestAddCountersConcurrently(t *testing.T) {
 		for name := range counters {
 			require.Equal(t, int64(writers), got[name], name)
 		}
+	}
+}
+
+// TestCompleteAndFinishConcurrently completes the units of ten jobs from four group
+// committers at once (as four worker processes do), each batch spanning the jobs in a random
+// order: no statement deadlocks, every unit counts once and each job gets one completion.
+func TestCompleteAndFinishConcurrently(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	const jobs, unitsPerJob, committers, batch = 10, 100, 4, 40
+	var refs []store.UnitRef
+	for range jobs {
+		id := uuid.NewString()
+		units := make([]string, unitsPerJob)
+		for i := range units {
+			units[i] = fmt.Sprintf("u%d", i)
+			refs = append(refs, store.UnitRef{JobID: id, Unit: units[i]})
+		}
+		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
+		require.NoError(t, store.AddUnitTasks(ctx, db, id, unitTasks(units...)))
+	}
+	rand.Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
+	var mu sync.Mutex
+	completed, events := map[store.UnitRef]int{}, map[string]int{}
+	errs := make(chan error, committers)
+	for c := range committers {
+		go func() {
+			var err error
+			for lo := c * batch; lo < len(refs) && err == nil; lo += committers * batch {
+				part := refs[lo:min(lo+batch, len(refs))]
+				var res []store.Finished
+				res, err = store.CompleteAndFinish(ctx, db, fmt.Sprintf("w%d", c), part)
+				mu.Lock()
+				for i, r := range res {
+					if r.Completed {
+						completed[part[i]]++
+					}
+					if r.Event != nil {
+						events[part[i].JobID]++
+					}
+				}
+				mu.Unlock()
+			}
+			errs <- err
+		}()
+	}
+	for range committers {
+		require.NoError(t, <-errs)
+	}
+	require.Len(t, completed, len(refs))
+	for ref, n := range completed {
+		require.Equal(t, 1, n, ref)
+	}
+	require.Len(t, events, jobs)
+	for id, n := range events {
+		require.Equal(t, 1, n, id)
+		job, err := store.GetJob(ctx, db, id)
+		require.NoError(t, err)
+		require.Equal(t, filefleet.JobStateSucceeded, job.Status)
+		require.Equal(t, int64(unitsPerJob), job.Progress.UnitsDone)
 	}
 }
