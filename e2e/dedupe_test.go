@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet"
@@ -24,6 +25,7 @@ import (
 	"github.com/filefleet/filefleet/storage"
 	"github.com/filefleet/filefleet/storage/backends"
 	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
 )
 
 // dedupeRoots are the three roots of the dedupe tests, with a backend on each to set up and
@@ -604,4 +606,53 @@ func TestHashJob(t *testing.T) {
 	res = hash()
 	require.Equal(t, filefleet.HashResult{Files: 3, Hashed: 1, Unchanged: 2, BytesRead: 4}, res, "only the changed file")
 	require.NotEqual(t, "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85", *catalog(t, s, "disk", false)["abc.txt"].BLAKE3)
+}
+
+// TestHashTaskPayloads checks what hash tasks carry: a payload of catalog ids only, cleared
+// once its unit is done, and a task queued by a version that sent whole catalog rows (as
+// during a rolling upgrade) still hashes its files and finishes its job.
+func TestHashTaskPayloads(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	ctx := t.Context()
+	dir := t.TempDir()
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	for i := range 30 {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.bin", i)), randomBytes(1000+i), 0o644))
+	}
+	job := waitJob(t, s, submit(t, s, map[string]any{"type": "hash", "root": "disk"}).ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+	var kept int
+	require.NoError(t, s.DB.GetContext(ctx, &kept, `SELECT count(*) FROM job_units WHERE payload IS NOT NULL`))
+	require.Zero(t, kept, "done units keep no payload")
+
+	// A task as an older version queued it: the files' rows in "files", no "file_ids".
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f00.bin"), []byte("changed"), 0o644))
+	job = waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "disk"}).ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+	require.Nil(t, catalog(t, s, "disk", false)["f00.bin"].BLAKE3, "the rescan dropped the old hash")
+	var rootID int64
+	require.NoError(t, s.DB.GetContext(ctx, &rootID, `SELECT id FROM roots WHERE name = 'disk'`))
+	scopes := []store.Scope{{RootID: rootID, Root: "disk"}}
+	targets, err := store.HashTargets(ctx, s.DB, scopes, store.StageAll, nil)
+	require.NoError(t, err)
+	require.Len(t, targets, 1)
+	id, unit := uuid.NewString(), store.StageAll+":0"
+	params, _ := json.Marshal(tasks.StagedParams{Scopes: scopes})
+	require.NoError(t, store.CreateJobs(ctx, s.DB, []store.NewJob{{ID: id, Type: filefleet.JobTypeHash, RootID: &rootID,
+		Root: "disk", Params: params, Unit: unit}}))
+	h := tasks.Header{JobID: id, Unit: unit}
+	old, _ := json.Marshal(struct {
+		tasks.Header
+		Stage string             `json:"stage"`
+		Files []store.HashTarget `json:"files"`
+	}{h, store.StageAll, targets})
+	_, err = s.Jobs.Queue.EnqueueContext(ctx, tasks.UnitTaskOf(id, store.UnitTask{Unit: unit, Type: tasks.TypeHashFiles, Payload: old}, tasks.QueueDefault))
+	require.NoError(t, err)
+	job = waitJob(t, s, id, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+	var res filefleet.HashResult
+	require.NoError(t, json.Unmarshal(job.Result, &res))
+	require.Equal(t, filefleet.HashResult{Files: 30, Hashed: 1, Unchanged: 29, BytesRead: 7}, res)
+	require.NotNil(t, catalog(t, s, "disk", false)["f00.bin"].BLAKE3)
 }

@@ -38,7 +38,7 @@ func CompleteAndFinish(ctx context.Context, q sqlx.QueryerContext, worker string
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		WITH u AS (
-			UPDATE job_units ju SET done = true, worker = $3, finished_at = now()
+			UPDATE job_units ju SET done = true, worker = $3, finished_at = now(), payload = NULL
 			FROM unnest($1::uuid[], $2::text[]) AS x(job_id, unit)
 			WHERE ju.job_id = x.job_id AND ju.unit = x.unit AND NOT ju.done
 			RETURNING ju.job_id, ju.unit),

@@ -98,6 +98,15 @@ func HashTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope, sta
 	return out, translate(err, "hash targets")
 }
 
+// TargetsByID returns the catalog rows of files ids that are not deleted, in root and path
+// order; a file deleted or gone since ids were chosen is left out.
+func TargetsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]HashTarget, error) {
+	var out []HashTarget
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT id, root_id, path, size, mtime, etag FROM files
+		WHERE id = ANY($1) AND NOT deleted ORDER BY root_id, path`, pq.Array(ids))
+	return out, translate(err, "files by id")
+}
+
 // ScopeCounts returns how many distinct non-empty files the scopes hold and how many of them
 // share their size with another (dedupe candidates).
 func ScopeCounts(ctx context.Context, q sqlx.QueryerContext, scopes []Scope) (files, candidates int64, err error) {

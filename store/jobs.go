@@ -173,7 +173,7 @@ func CompleteUnit(ctx context.Context, q sqlx.ExtContext, jobID, unit, worker st
 	}
 	err := sqlx.GetContext(ctx, q, &row, `
 		WITH u AS (
-			UPDATE job_units SET done = true, worker = $3, finished_at = now()
+			UPDATE job_units SET done = true, worker = $3, finished_at = now(), payload = NULL -- only open units are queued again
 			WHERE job_id = $1 AND unit = $2 AND NOT done RETURNING 1)
 		UPDATE jobs SET units_done = units_done + 1, files = files + $4, bytes = bytes + $5
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM u)

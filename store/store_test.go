@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet"
@@ -107,6 +108,11 @@ func TestCompleteAndFinish(t *testing.T) {
 	require.True(t, res[1].Completed)
 	require.NotNil(t, res[1].Event)
 	require.Equal(t, filefleet.Progress{UnitsDone: 3, UnitsTotal: 3}, res[1].Event.Progress)
+
+	var kept int
+	require.NoError(t, db.GetContext(ctx, &kept, `SELECT count(*) FROM job_units WHERE job_id = ANY($1) AND done AND payload IS NOT NULL`,
+		pq.Array([]string{a, b, c})))
+	require.Zero(t, kept, "a done unit keeps no payload")
 
 	for id, want := range map[string]filefleet.JobState{a: filefleet.JobStateSucceeded, b: filefleet.JobStateSucceeded,
 		c: filefleet.JobStateCanceled} {

@@ -125,14 +125,17 @@ type StagePayload struct {
 	Stage string `json:"stage"`
 }
 
-// HashFilesPayload is the payload of TypeHashFiles: Files to hash for Stage (store.StageAll,
-// StagePartial or StageFull), with Algos beside BLAKE3. TypeExifFiles takes it too (Stage
-// StageExif: Files are images).
+// HashFilesPayload is the payload of TypeHashFiles: the catalog files FileIDs to hash for Stage
+// (store.StageAll, StagePartial or StageFull), with Algos beside BLAKE3. TypeExifFiles takes it
+// too (Stage StageExif: the files are images). The task reads the files' catalog rows when it
+// runs, so a payload holds ids only (about 8 bytes a file instead of ~130, in Redis and in
+// job_units). Files is how tasks queued before file_ids carry their files; they still run.
 type HashFilesPayload struct {
 	Header
-	Stage string               `json:"stage"`
-	Algos []filefleet.HashAlgo `json:"algos,omitempty"`
-	Files []store.HashTarget   `json:"files"`
+	Stage   string               `json:"stage"`
+	Algos   []filefleet.HashAlgo `json:"algos,omitempty"`
+	FileIDs []int64              `json:"file_ids,omitempty"`
+	Files   []store.HashTarget   `json:"files,omitempty"`
 }
 
 // PlanApplyPayload is the payload of TypePlanApply: the groups of plan PlanID to carry out, or

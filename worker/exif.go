@@ -26,11 +26,15 @@ func (w *Worker) exifUnits(ctx context.Context, jobID string, params tasks.Stage
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(targets))
+	for i, t := range targets {
+		ids[i] = t.ID
+	}
 	var units []store.UnitTask
-	for i := 0; i < len(targets); i += exifTaskFiles {
+	for i := 0; i < len(ids); i += exifTaskFiles {
 		h := tasks.Header{JobID: jobID, Unit: fmt.Sprintf("%s:%d", tasks.StageExif, len(units))}
 		u, err := unitTask(tasks.TypeExifFiles, h, tasks.HashFilesPayload{Header: h, Stage: tasks.StageExif,
-			Files: targets[i:min(i+exifTaskFiles, len(targets))]})
+			FileIDs: ids[i:min(i+exifTaskFiles, len(ids))]})
 		if err != nil {
 			return nil, err
 		}
@@ -46,9 +50,13 @@ func (w *Worker) handleExifFiles(ctx context.Context, t *asynq.Task) error {
 	if err != nil || !ok {
 		return err
 	}
+	files, _, err := w.batchFiles(ctx, p)
+	if err != nil {
+		return err
+	}
 	var dates []store.ExifDate
 	var read, dated int64
-	for _, f := range p.Files {
+	for _, f := range files {
 		b, err := w.backend(ctx, f.RootID)
 		if err != nil {
 			return err

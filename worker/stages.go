@@ -186,14 +186,14 @@ func (w *Worker) hashUnits(ctx context.Context, jobID, stage string, params task
 		return nil, err
 	}
 	var units []store.UnitTask
-	var batch []store.HashTarget
+	var batch []int64
 	var bytes int64
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		h := tasks.Header{JobID: jobID, Unit: fmt.Sprintf("%s:%d", stage, len(units))}
-		u, err := unitTask(tasks.TypeHashFiles, h, tasks.HashFilesPayload{Header: h, Stage: stage, Algos: params.Algos, Files: batch})
+		u, err := unitTask(tasks.TypeHashFiles, h, tasks.HashFilesPayload{Header: h, Stage: stage, Algos: params.Algos, FileIDs: batch})
 		units, batch, bytes = append(units, u), nil, 0
 		return err
 	}
@@ -207,7 +207,7 @@ func (w *Worker) hashUnits(ctx context.Context, jobID, stage string, params task
 				return nil, err
 			}
 		}
-		batch, bytes = append(batch, t), bytes+cost
+		batch, bytes = append(batch, t.ID), bytes+cost
 	}
 	return units, flush()
 }
@@ -220,9 +220,13 @@ func (w *Worker) handleHashFiles(ctx context.Context, t *asynq.Task) error {
 	if err != nil || !ok {
 		return err
 	}
+	files, changed, err := w.batchFiles(ctx, p)
+	if err != nil {
+		return err
+	}
 	var hashed []store.HashedFile
-	var read, changed int64
-	for _, f := range p.Files {
+	var read int64
+	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -257,6 +261,16 @@ func (w *Worker) handleHashFiles(ctx context.Context, t *asynq.Task) error {
 	return w.completeBatch(ctx, job, p.Header, p.Stage, int64(len(hashed)), read, counters, func(tx *sqlx.Tx) error {
 		return store.SetHashes(ctx, tx, hashed)
 	})
+}
+
+// batchFiles returns the catalog rows of the files of a hash or EXIF batch task that are still
+// catalogued, and how many of its files are not (deleted since the stage was planned).
+func (w *Worker) batchFiles(ctx context.Context, p tasks.HashFilesPayload) ([]store.HashTarget, int64, error) {
+	if len(p.FileIDs) == 0 {
+		return p.Files, 0, nil // queued by a version that sent the rows
+	}
+	files, err := store.TargetsByID(ctx, w.db, p.FileIDs)
+	return files, int64(len(p.FileIDs) - len(files)), err
 }
 
 // completeBatch ends a batch task of a stage in one transaction: record writes its results,
