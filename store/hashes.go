@@ -38,6 +38,16 @@ const (
 	StageFull    = "full"    // dedupe candidates (same size and partial hash) without a full hash
 )
 
+// inScopes yields the files of the scopes ($1 root ids, $2 prefixes) as f: all of a root, or
+// those below a directory through a range of the (root_id, path) index. (A join on
+// starts_with(path) read the whole catalog: 236-322 ms for a 600-file directory of a
+// 900,000-row catalog, 20-30 ms this way.)
+const inScopes = `unnest($1::bigint[], $2::text[]) AS s(root_id, prefix) CROSS JOIN LATERAL (
+		SELECT * FROM files WHERE root_id = s.root_id AND s.prefix = ''
+		UNION ALL
+		SELECT * FROM files WHERE root_id = s.root_id AND s.prefix <> ''
+			AND path >= (s.prefix || '/') COLLATE "C" AND path < (s.prefix || '0') COLLATE "C") f`
+
 // identities is the files of the scopes ($1 root ids, $2 prefixes), one row per distinct file
 // (hard links count once), not deleted, not in the trash, and not empty. It keeps only the
 // columns its users read: sorting whole rows for DISTINCT ON made it ~30% slower.
@@ -45,8 +55,7 @@ const identities = `
 	scoped AS (
 		SELECT DISTINCT ON (f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END)
 			f.id, f.root_id, f.path, f.size, f.mtime, f.etag, f.hash_partial, f.hash_blake3, f.hash_sha256, f.hash_md5
-		FROM files f JOIN unnest($1::bigint[], $2::text[]) AS s(root_id, prefix)
-			ON f.root_id = s.root_id AND (s.prefix = '' OR starts_with(f.path, s.prefix || '/'))
+		FROM ` + inScopes + `
 		WHERE NOT f.deleted AND f.size > 0 AND NOT starts_with(f.path, '` + filefleet.TrashDir + `/')
 		ORDER BY f.root_id, CASE WHEN f.file_key = '' THEN f.id::text ELSE f.file_key END, f.id),
 	-- Files of a size whose every file has an MD5 (S3 ETags) group by it without being read.

@@ -56,8 +56,7 @@ func ExifTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope) ([]
 	ids, prefixes := scopeArgs(scopes)
 	var targets []HashTarget
 	err := sqlx.SelectContext(ctx, q, &targets, `SELECT f.id, f.root_id, f.path, f.size, f.mtime, f.etag
-		FROM files f JOIN unnest($1::bigint[], $2::text[]) AS s(root_id, prefix)
-			ON f.root_id = s.root_id AND (s.prefix = '' OR starts_with(f.path, s.prefix || '/'))
+		FROM `+inScopes+`
 		WHERE NOT f.deleted AND NOT f.exif_read AND f.size > 0 AND f.ext = ANY($3)
 		ORDER BY f.root_id, f.path`, ids, prefixes, pq.Array(ExifExtensions))
 	return targets, translate(err, "exif targets")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -232,5 +233,36 @@ func TestCompleteAndFinishConcurrently(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, filefleet.JobStateSucceeded, job.Status)
 		require.Equal(t, int64(unitsPerJob), job.Progress.UnitsDone)
+	}
+}
+
+// TestScopes checks which files a scope covers: all of a root, or exactly the files below a
+// directory, not those of siblings whose names extend the directory's ("a-b", "a0", "ab").
+func TestScopes(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	root := &filefleet.Root{Name: "disk", Kind: filefleet.RootKindLocal, Path: "/x"}
+	require.NoError(t, store.CreateRoot(ctx, db, nil, root))
+	paths := []string{"a.txt", "a/x", "a/b/y", "a-b/z", "a0/w", "ab/v", "b/a/u", "a/ü/é"}
+	var files []store.ScannedFile
+	for _, p := range paths {
+		files = append(files, store.ScannedFile{Path: p, Size: 10, ModTime: time.Unix(1e9, 0)})
+	}
+	require.NoError(t, store.UpsertFiles(ctx, db, root.ID, 1, files))
+	for prefix, want := range map[string][]string{
+		"":    {"a-b/z", "a.txt", "a/b/y", "a/x", "a/ü/é", "a0/w", "ab/v", "b/a/u"},
+		"a":   {"a/b/y", "a/x", "a/ü/é"},
+		"a/b": {"a/b/y"},
+		"a/ü": {"a/ü/é"},
+		"b":   {"b/a/u"},
+		"c":   nil,
+	} {
+		targets, err := store.HashTargets(ctx, db, []store.Scope{{RootID: root.ID, Root: "disk", Prefix: prefix}}, store.StageAll, nil)
+		require.NoError(t, err)
+		var got []string
+		for _, tg := range targets {
+			got = append(got, tg.Path)
+		}
+		require.Equal(t, want, got, "prefix %q", prefix)
 	}
 }
