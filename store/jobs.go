@@ -133,7 +133,9 @@ func ListJobs(ctx context.Context, q sqlx.QueryerContext, p ListJobsParams) ([]*
 	return jobs, total, nil
 }
 
-// orderBy builds an ORDER BY term from a whitelisted column and a direction.
+// orderBy builds an ORDER BY term from a whitelisted column and a direction. Descending, the
+// jobs not started or finished yet come last; created_at is never null, and a plain DESC lets
+// jobs_created_idx serve the default order (with NULLS LAST every list sorted all jobs).
 func orderBy(col, dir, def string, allowed []string) string {
 	c := def
 	for _, a := range allowed {
@@ -141,8 +143,11 @@ func orderBy(col, dir, def string, allowed []string) string {
 			c = a
 		}
 	}
-	if strings.EqualFold(dir, "asc") {
+	switch {
+	case strings.EqualFold(dir, "asc"):
 		return c + " ASC"
+	case c == "created_at":
+		return c + " DESC"
 	}
 	return c + " DESC NULLS LAST"
 }
