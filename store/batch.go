@@ -25,6 +25,10 @@ type Finished struct {
 // CompleteAndFinish completes units that need no result of their own in one statement: their
 // jobs' counters move on, a job whose last unit this is succeeds (result null) and gets its
 // job_completed event. It stores no progress events. The result is aligned with refs.
+//
+// Its jobs rows are locked in id order (l) before they are updated: locked in the order of
+// the count's hash aggregate, which differs between batches, two group commits sharing jobs
+// deadlocked (TestGroupCommitsLockJobsInOrder).
 func CompleteAndFinish(ctx context.Context, q sqlx.QueryerContext, worker string, refs []UnitRef) ([]Finished, error) {
 	jobs, units := make([]string, len(refs)), make([]string, len(refs))
 	for i, r := range refs {
@@ -37,7 +41,8 @@ func CompleteAndFinish(ctx context.Context, q sqlx.QueryerContext, worker string
 		Payload *[]byte `db:"payload"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
-		WITH u AS (
+		WITH l AS (SELECT id FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE),
+		u AS (
 			UPDATE job_units ju SET done = true, worker = $3, finished_at = now(), payload = NULL
 			FROM unnest($1::uuid[], $2::text[]) AS x(job_id, unit)
 			WHERE ju.job_id = x.job_id AND ju.unit = x.unit AND NOT ju.done
@@ -48,7 +53,7 @@ func CompleteAndFinish(ctx context.Context, q sqlx.QueryerContext, worker string
 				status = CASE WHEN `+lastOpen+` THEN 'succeeded' ELSE status END,
 				finished_at = CASE WHEN `+lastOpen+` THEN now() ELSE finished_at END,
 				started_at = CASE WHEN `+lastOpen+` THEN coalesce(started_at, now()) ELSE started_at END
-			FROM c WHERE jobs.id = c.job_id
+			FROM c JOIN l ON l.id = c.job_id WHERE jobs.id = c.job_id
 			RETURNING jobs.id, units_done, units_total, files, bytes, status, finished_at = now() AS finished_now),
 		e AS (
 			INSERT INTO job_events (job_id, type, payload)

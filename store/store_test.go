@@ -266,3 +266,50 @@ func TestScopes(t *testing.T) {
 		require.Equal(t, want, got, "prefix %q", prefix)
 	}
 }
+
+// TestGroupCommitsLockJobsInOrder runs two group commits at once over different sets of jobs
+// while a third transaction holds one job they share, as a task completing its own unit
+// does: the two must lock the jobs they share in the same order, or they deadlock once the
+// holder lets go.
+func TestGroupCommitsLockJobsInOrder(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	const jobs, rounds = 12, 30
+	ids := make([]string, jobs)
+	units := make([]string, 2*rounds)
+	for i := range units {
+		units[i] = fmt.Sprintf("u%d", i)
+	}
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: ids[i], Type: filefleet.JobTypeNoop, Unit: "root"}}))
+		require.NoError(t, store.AddUnitTasks(ctx, db, ids[i], unitTasks(units...)))
+	}
+	for round := range rounds {
+		shared := ids[rand.IntN(jobs)]
+		batch := func(n, unit int) []store.UnitRef {
+			refs := []store.UnitRef{{shared, units[unit]}}
+			for _, i := range rand.Perm(jobs)[:n] {
+				if ids[i] != shared {
+					refs = append(refs, store.UnitRef{ids[i], units[unit]})
+				}
+			}
+			return refs
+		}
+		holder, err := db.BeginTxx(ctx, nil)
+		require.NoError(t, err)
+		_, err = holder.ExecContext(ctx, `SELECT 1 FROM jobs WHERE id = $1 FOR NO KEY UPDATE`, shared)
+		require.NoError(t, err)
+		errs := make(chan error, 2)
+		for i, b := range [][]store.UnitRef{batch(3, 2*round), batch(9, 2*round+1)} {
+			go func() {
+				_, err := store.CompleteAndFinish(ctx, db, fmt.Sprintf("w%d", i), b)
+				errs <- err
+			}()
+		}
+		time.Sleep(30 * time.Millisecond) // both wait for the shared job
+		require.NoError(t, holder.Rollback())
+		require.NoError(t, <-errs, "round %d", round)
+		require.NoError(t, <-errs, "round %d", round)
+	}
+}
