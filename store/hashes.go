@@ -38,15 +38,20 @@ const (
 	StageFull    = "full"    // dedupe candidates (same size and partial hash) without a full hash
 )
 
-// inScopes yields the files of the scopes ($1 root ids, $2 prefixes) as f: all of a root, or
-// those below a directory through a range of the (root_id, path) index. (A join on
-// starts_with(path) read the whole catalog: 236-322 ms for a 600-file directory of a
-// 900,000-row catalog, 20-30 ms this way.)
-const inScopes = `unnest($1::bigint[], $2::text[]) AS s(root_id, prefix) CROSS JOIN LATERAL (
-		SELECT * FROM files WHERE root_id = s.root_id AND s.prefix = ''
+// inScopes yields the files of the scopes ($1 root ids, $2 prefixes) as f: whole roots by a
+// join (a sequential scan when they are most of the catalog), directories through a range of
+// the (root_id, path) index. One join on starts_with(path) for both read the whole catalog
+// for a directory (a 600-file directory of a 900,000-row catalog: 176-187 ms, 17-22 ms this
+// way); a lateral range per scope for both scanned the catalog once per whole root (all four
+// roots: 1.4 s against 0.23 s).
+const inScopes = `(
+		SELECT f.* FROM files f JOIN unnest($1::bigint[], $2::text[]) AS s(root_id, prefix)
+			ON f.root_id = s.root_id AND s.prefix = ''
 		UNION ALL
-		SELECT * FROM files WHERE root_id = s.root_id AND s.prefix <> ''
-			AND path >= (s.prefix || '/') COLLATE "C" AND path < (s.prefix || '0') COLLATE "C") f`
+		SELECT f.* FROM unnest($1::bigint[], $2::text[]) AS s(root_id, prefix) CROSS JOIN LATERAL (
+			SELECT * FROM files WHERE root_id = s.root_id
+				AND path >= (s.prefix || '/') COLLATE "C" AND path < (s.prefix || '0') COLLATE "C") f
+		WHERE s.prefix <> '') f`
 
 // identities is the files of the scopes ($1 root ids, $2 prefixes), one row per distinct file
 // (hard links count once), not deleted, not in the trash, and not empty. It keeps only the
