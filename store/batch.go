@@ -49,7 +49,7 @@ func CompleteAndFinish(ctx context.Context, q sqlx.QueryerContext, worker string
 			RETURNING ju.job_id, ju.unit),
 		c AS (SELECT job_id, count(*) AS n FROM u GROUP BY job_id),
 		j AS (
-			UPDATE jobs SET units_done = units_done + c.n,
+			UPDATE jobs SET units_done = units_done + c.n, progressed_at = now(),
 				status = CASE WHEN `+lastOpen+` THEN 'succeeded' ELSE status END,
 				finished_at = CASE WHEN `+lastOpen+` THEN now() ELSE finished_at END,
 				started_at = CASE WHEN `+lastOpen+` THEN coalesce(started_at, now()) ELSE started_at END

@@ -180,7 +180,7 @@ func CompleteUnit(ctx context.Context, q sqlx.ExtContext, jobID, unit, worker st
 		WITH u AS (
 			UPDATE job_units SET done = true, worker = $3, finished_at = now(), payload = NULL -- only open units are queued again
 			WHERE job_id = $1 AND unit = $2 AND NOT done RETURNING 1)
-		UPDATE jobs SET units_done = units_done + 1, files = files + $4, bytes = bytes + $5
+		UPDATE jobs SET units_done = units_done + 1, files = files + $4, bytes = bytes + $5, progressed_at = now()
 		WHERE id = $1 AND EXISTS (SELECT 1 FROM u)
 		RETURNING units_done, units_total, files, bytes, status`, jobID, unit, worker, files, bytes)
 	if filefleet.ErrorCode(translate(err, "")) == filefleet.ENOTFOUND {

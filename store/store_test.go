@@ -313,3 +313,44 @@ func TestGroupCommitsLockJobsInOrder(t *testing.T) {
 		require.NoError(t, <-errs, "round %d", round)
 	}
 }
+
+// TestStalledJobs finds the running jobs with open units that completed no unit for a while,
+// and only those.
+func TestStalledJobs(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	ids := map[string]string{}
+	for _, name := range []string{"stalled", "progressing", "all done", "pending"} {
+		ids[name] = uuid.NewString()
+		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: ids[name], Type: filefleet.JobTypeNoop, Unit: "u0"}}))
+		require.NoError(t, store.AddUnitTasks(ctx, db, ids[name], unitTasks("u1")))
+		if name != "pending" {
+			require.NoError(t, store.StartJob(ctx, db, ids[name]))
+		}
+	}
+	complete := func(name string, units ...string) {
+		for _, u := range units {
+			_, err := store.CompleteUnit(ctx, db, ids[name], u, "w", 0, 0)
+			require.NoError(t, err)
+		}
+	}
+	complete("stalled", "u0")
+	complete("progressing", "u0")
+	complete("all done", "u0", "u1")
+	// Everything happened an hour ago, but "progressing" completed a unit just now.
+	_, err := db.ExecContext(ctx, `UPDATE jobs SET started_at = now() - interval '1 hour',
+		progressed_at = now() - interval '1 hour', created_at = now() - interval '1 hour'`)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `UPDATE job_units SET finished_at = now() - interval '1 hour' WHERE done`)
+	require.NoError(t, err)
+	complete("progressing", "u1")
+	require.NoError(t, store.AddUnitTasks(ctx, db, ids["progressing"], unitTasks("u2")))
+
+	stalled, err := store.StalledJobs(ctx, db, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, stalled, 1)
+	require.Equal(t, ids["stalled"], stalled[0].ID)
+	none, err := store.StalledJobs(ctx, db, 2*time.Hour, 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "nothing is idle for two hours")
+}

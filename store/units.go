@@ -72,9 +72,8 @@ func PendingJobs(ctx context.Context, q sqlx.QueryerContext, age time.Duration, 
 func StalledJobs(ctx context.Context, q sqlx.QueryerContext, idle time.Duration, limit int) ([]QueuedJob, error) {
 	var jobs []QueuedJob
 	err := sqlx.SelectContext(ctx, q, &jobs, `SELECT j.id, j.type, j.root_id, j.params FROM jobs j
-		WHERE j.status = 'running' AND j.started_at < now() - $1::interval
-		AND NOT EXISTS (SELECT 1 FROM job_units u WHERE u.job_id = j.id AND u.finished_at > now() - $1::interval)
-		AND EXISTS (SELECT 1 FROM job_units u WHERE u.job_id = j.id AND NOT u.done)
+		WHERE j.status = 'running' AND coalesce(j.progressed_at, j.started_at) < now() - $1::interval
+		AND j.units_done < j.units_total
 		ORDER BY random() LIMIT $2`, interval(idle), limit)
 	return jobs, translate(err, "stalled jobs")
 }
