@@ -28,8 +28,13 @@ var migrations embed.FS
 const migrateLockID = 7_346_001
 
 // Open connects to PostgreSQL at url, checks the connection and applies pending migrations.
+// Its sessions run with sessionDefaults unless url sets them.
 func Open(ctx context.Context, url string) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	dsn, err := withSessionDefaults(url)
+	if err != nil {
+		return nil, filefleet.Errorf(filefleet.EINVALID, "bad database URL (check FILEFLEET_DATABASE_URL)")
+	}
+	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
 		return nil, filefleet.WrapError(filefleet.EINVALID, err, "bad database URL")
 	}
@@ -48,6 +53,30 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// sessionDefaults are the settings filefleet's sessions start with. jit=off: JIT compilation
+// pays off only for queries of seconds; filefleet's are mostly tens of milliseconds, which it
+// made several times slower at catalog scale (hash targets of a directory in a 900,000-row
+// catalog: 61-80 ms with JIT, 13-14 ms without; the catalog-wide queries within noise).
+var sessionDefaults = map[string]string{"jit": "off"}
+
+// withSessionDefaults returns url as a lib/pq key=value connection string with the
+// sessionDefaults it does not set itself (lib/pq sends unknown keys as session settings).
+func withSessionDefaults(url string) (string, error) {
+	dsn := url
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		var err error
+		if dsn, err = pq.ParseURL(url); err != nil {
+			return "", err
+		}
+	}
+	for k, v := range sessionDefaults {
+		if !strings.Contains(" "+dsn, " "+k+"=") {
+			dsn += " " + k + "=" + v
+		}
+	}
+	return strings.TrimSpace(dsn), nil
 }
 
 // Migrate applies the embedded migrations not yet applied, holding an advisory lock so that

@@ -354,3 +354,25 @@ func TestStalledJobs(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, none, "nothing is idle for two hours")
 }
+
+// TestSessionDefaults checks that sessions run without JIT compilation unless the database
+// URL asks for it.
+func TestSessionDefaults(t *testing.T) {
+	ctx := context.Background()
+	_, url := testenv.DB(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	for _, c := range []struct{ url, want string }{{url, "off"}, {url + sep + "jit=on", "on"}} {
+		db, err := store.Open(ctx, c.url)
+		require.NoError(t, err)
+		var jit string
+		require.NoError(t, db.GetContext(ctx, &jit, `SHOW jit`))
+		require.Equal(t, c.want, jit, c.url)
+		require.NoError(t, db.Close())
+	}
+	_, err := store.Open(ctx, "postgres://u:secret@[::1")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "secret", "the URL's password stays out of errors")
+}
