@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
@@ -96,8 +95,7 @@ func (s *Service) SubmitBatch(ctx context.Context, ps []SubmitParams) ([]*filefl
 			ids[i] = n.ID
 		}
 		// Not queued means not accepted: remove the rows so no job waits forever.
-		if _, derr := s.DB.ExecContext(context.WithoutCancel(ctx), `DELETE FROM jobs WHERE id = ANY($1::uuid[])`,
-			pqArray(ids)); derr != nil {
+		if derr := store.DeleteJobs(context.WithoutCancel(ctx), s.DB, ids); derr != nil {
 			s.Log.Error("cannot remove jobs that were not queued", "err", derr)
 		}
 		return nil, err
@@ -406,8 +404,6 @@ func firstTaskOf(j store.QueuedJob) (*asynq.Task, error) {
 	}
 	return FirstTask(j.ID, j.Type, rootID, j.Params)
 }
-
-func pqArray(ids []string) any { return pq.Array(ids) }
 
 // Validate checks p as Submit would, without recording anything (a job template).
 func (s *Service) Validate(ctx context.Context, p SubmitParams) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -251,4 +252,20 @@ func SetJobProgress(ctx context.Context, q sqlx.ExecerContext, id string, files,
 	_, err := q.ExecContext(ctx, `UPDATE jobs SET files = $2, bytes = $3 WHERE id = $1 AND status = 'running'`,
 		id, files, bytes)
 	return translate(err, "set job progress")
+}
+
+// DeleteJobs deletes jobs ids with their units and events. The delete locks each jobs row and
+// then, through ON DELETE CASCADE, its units, while a worker completing a unit locks them the
+// other way round: when PostgreSQL breaks that deadlock by aborting the delete, the delete is
+// tried again (up to 5 times) once the worker's transaction is through.
+func DeleteJobs(ctx context.Context, db sqlx.ExecerContext, ids []string) error {
+	var err error
+	for range 5 {
+		_, err = db.ExecContext(ctx, `DELETE FROM jobs WHERE id = ANY($1::uuid[])`, pq.Array(ids))
+		var pqErr *pq.Error
+		if !errors.As(err, &pqErr) || pqErr.Code != "40P01" { // deadlock_detected
+			break
+		}
+	}
+	return translate(err, "delete jobs")
 }

@@ -376,3 +376,30 @@ func TestSessionDefaults(t *testing.T) {
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "secret", "the URL's password stays out of errors")
 }
+
+// TestDeleteJobsDuringCompletion deletes a job (as a batch that could not be queued is taken
+// back) while a worker's transaction has completed its unit but not yet counted it on the
+// job: the two lock units and job in opposite orders, PostgreSQL aborts the delete, and
+// DeleteJobs tries again once the worker is through; the job is gone.
+func TestDeleteJobsDuringCompletion(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	id := uuid.NewString()
+	require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: "root"}}))
+	worker, err := db.BeginTxx(ctx, nil)
+	require.NoError(t, err)
+	_, err = worker.ExecContext(ctx, `UPDATE job_units SET done = true WHERE job_id = $1`, id)
+	require.NoError(t, err)
+	deleted := make(chan error, 1)
+	go func() { deleted <- store.DeleteJobs(ctx, db, []string{id}) }()
+	time.Sleep(100 * time.Millisecond) // the delete waits for the unit's row
+	_, err = worker.ExecContext(ctx, `UPDATE jobs SET units_done = units_done + 1 WHERE id = $1`, id)
+	if err == nil {
+		require.NoError(t, worker.Commit())
+	} else {
+		_ = worker.Rollback() // PostgreSQL chose the worker's transaction
+	}
+	require.NoError(t, <-deleted)
+	_, err = store.GetJob(ctx, db, id)
+	require.Equal(t, filefleet.ENOTFOUND, filefleet.ErrorCode(err), "the job is gone")
+}
