@@ -50,16 +50,16 @@ func PathsUnder(ctx context.Context, q sqlx.QueryerContext, rootID int64, prefix
 // ExifExtensions are the file extensions whose EXIF date organize jobs read.
 var ExifExtensions = []string{"jpg", "jpeg", "tif", "tiff"}
 
-// ExifTargets returns the images of scopes whose EXIF date has not been read since they last
-// changed, in root and path order.
-func ExifTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope) ([]HashTarget, error) {
+// ExifTargets returns the ids of the images of scopes whose EXIF date has not been read since
+// they last changed, in root and path order (the tasks read their rows, see TargetsByID).
+func ExifTargets(ctx context.Context, q sqlx.QueryerContext, scopes []Scope) ([]int64, error) {
 	ids, prefixes := scopeArgs(scopes)
-	var targets []HashTarget
-	err := sqlx.SelectContext(ctx, q, &targets, `SELECT f.id, f.root_id, f.path, f.size, f.mtime, f.etag
+	var images []int64
+	err := sqlx.SelectContext(ctx, q, &images, `SELECT f.id
 		FROM `+inScopes+`
 		WHERE NOT f.deleted AND NOT f.exif_read AND f.size > 0 AND f.ext = ANY($3)
 		ORDER BY f.root_id, f.path`, ids, prefixes, pq.Array(ExifExtensions))
-	return targets, translate(err, "exif targets")
+	return images, translate(err, "exif targets")
 }
 
 // ExifDate is the EXIF date read from a file (nil: it has none).

@@ -22,13 +22,9 @@ const (
 
 // exifUnits splits the images whose EXIF date is unknown into tasks.
 func (w *Worker) exifUnits(ctx context.Context, jobID string, params tasks.StagedParams) ([]store.UnitTask, error) {
-	targets, err := store.ExifTargets(ctx, w.db, params.Scopes)
+	ids, err := store.ExifTargets(ctx, w.db, params.Scopes)
 	if err != nil {
 		return nil, err
-	}
-	ids := make([]int64, len(targets))
-	for i, t := range targets {
-		ids[i] = t.ID
 	}
 	var units []store.UnitTask
 	for i := 0; i < len(ids); i += exifTaskFiles {
