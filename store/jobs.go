@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -134,9 +135,13 @@ func ListJobs(ctx context.Context, q sqlx.QueryerContext, p ListJobsParams) ([]*
 	return jobs, total, nil
 }
 
-// orderBy builds an ORDER BY term from a whitelisted column and a direction. Descending, the
-// jobs not started or finished yet come last; created_at is never null, and a plain DESC lets
-// jobs_created_idx serve the default order (with NULLS LAST every list sorted all jobs).
+// nullableJobSortColumns are the JobSortColumns that may be null (a job not started or not
+// finished yet).
+var nullableJobSortColumns = []string{"started_at", "finished_at"}
+
+// orderBy builds an ORDER BY term from a whitelisted column and a direction. Descending, nulls
+// come last; on a column that is never null a plain DESC lets an index serve the order
+// (jobs_created_idx for the default: with NULLS LAST every list sorted all jobs).
 func orderBy(col, dir, def string, allowed []string) string {
 	c := def
 	for _, a := range allowed {
@@ -147,10 +152,10 @@ func orderBy(col, dir, def string, allowed []string) string {
 	switch {
 	case strings.EqualFold(dir, "asc"):
 		return c + " ASC"
-	case c == "created_at":
-		return c + " DESC"
+	case slices.Contains(nullableJobSortColumns, c):
+		return c + " DESC NULLS LAST"
 	}
-	return c + " DESC NULLS LAST"
+	return c + " DESC"
 }
 
 // StartJob moves a pending job to running; it does nothing in any other state.
