@@ -66,9 +66,9 @@ func PendingJobs(ctx context.Context, q sqlx.QueryerContext, age time.Duration, 
 	return jobs, translate(err, "pending jobs")
 }
 
-// StalledJobs returns up to limit running jobs (a random choice) with open units that finished no unit for
-// idle: their queued tasks may have been lost (a Redis failover or a restart without
-// persistence), or are just slow.
+// StalledJobs returns up to limit running jobs (a random choice) with open units that finished
+// no unit for idle: their queued tasks may have been lost (a Redis failover or a restart
+// without persistence), or are just slow.
 func StalledJobs(ctx context.Context, q sqlx.QueryerContext, idle time.Duration, limit int) ([]QueuedJob, error) {
 	var jobs []QueuedJob
 	err := sqlx.SelectContext(ctx, q, &jobs, `SELECT j.id, j.type, j.root_id, j.params FROM jobs j
