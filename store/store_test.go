@@ -128,6 +128,17 @@ func TestCompleteAndFinish(t *testing.T) {
 	require.Equal(t, filefleet.JobStateSucceeded, evs[0].Status)
 }
 
+// noopJob records a pending noop job with its first unit and more units, and returns its id.
+func noopJob(t *testing.T, db *sqlx.DB, first string, more ...string) string {
+	t.Helper()
+	id := uuid.NewString()
+	require.NoError(t, store.CreateJobs(context.Background(), db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: first}}))
+	if len(more) > 0 {
+		require.NoError(t, store.AddUnitTasks(context.Background(), db, id, unitTasks(more...)))
+	}
+	return id
+}
+
 // unitTasks returns units with a noop task each.
 func unitTasks(units ...string) []store.UnitTask {
 	out := make([]store.UnitTask, len(units))
@@ -148,8 +159,7 @@ func TestAddCountersConcurrently(t *testing.T) {
 	}
 	const rounds, writers = 20, 6
 	for range rounds {
-		id := uuid.NewString()
-		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
+		id := noopJob(t, db, "u0")
 		start := make(chan struct{})
 		errs := make(chan error, writers)
 		for range writers {
@@ -183,16 +193,16 @@ func TestCompleteAndFinishConcurrently(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testenv.DB(t)
 	const jobs, unitsPerJob, committers, batch = 10, 100, 4, 40
+	units := make([]string, unitsPerJob)
+	for i := range units {
+		units[i] = fmt.Sprintf("u%d", i)
+	}
 	var refs []store.UnitRef
 	for range jobs {
-		id := uuid.NewString()
-		units := make([]string, unitsPerJob)
-		for i := range units {
-			units[i] = fmt.Sprintf("u%d", i)
-			refs = append(refs, store.UnitRef{JobID: id, Unit: units[i]})
+		id := noopJob(t, db, "u0", units...)
+		for _, u := range units {
+			refs = append(refs, store.UnitRef{JobID: id, Unit: u})
 		}
-		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: "u0"}}))
-		require.NoError(t, store.AddUnitTasks(ctx, db, id, unitTasks(units...)))
 	}
 	rand.Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
 	var mu sync.Mutex
@@ -281,9 +291,7 @@ func TestGroupCommitsLockJobsInOrder(t *testing.T) {
 		units[i] = fmt.Sprintf("u%d", i)
 	}
 	for i := range ids {
-		ids[i] = uuid.NewString()
-		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: ids[i], Type: filefleet.JobTypeNoop, Unit: "root"}}))
-		require.NoError(t, store.AddUnitTasks(ctx, db, ids[i], unitTasks(units...)))
+		ids[i] = noopJob(t, db, "root", units...)
 	}
 	for round := range rounds {
 		shared := ids[rand.IntN(jobs)]
@@ -321,9 +329,7 @@ func TestStalledJobs(t *testing.T) {
 	db, _ := testenv.DB(t)
 	ids := map[string]string{}
 	for _, name := range []string{"stalled", "progressing", "all done", "pending"} {
-		ids[name] = uuid.NewString()
-		require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: ids[name], Type: filefleet.JobTypeNoop, Unit: "u0"}}))
-		require.NoError(t, store.AddUnitTasks(ctx, db, ids[name], unitTasks("u1")))
+		ids[name] = noopJob(t, db, "u0", "u1")
 		if name != "pending" {
 			require.NoError(t, store.StartJob(ctx, db, ids[name]))
 		}
@@ -384,8 +390,7 @@ func TestSessionDefaults(t *testing.T) {
 func TestDeleteJobsDuringCompletion(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testenv.DB(t)
-	id := uuid.NewString()
-	require.NoError(t, store.CreateJobs(ctx, db, []store.NewJob{{ID: id, Type: filefleet.JobTypeNoop, Unit: "root"}}))
+	id := noopJob(t, db, "root")
 	worker, err := db.BeginTxx(ctx, nil)
 	require.NoError(t, err)
 	_, err = worker.ExecContext(ctx, `UPDATE job_units SET done = true WHERE job_id = $1`, id)
