@@ -631,15 +631,15 @@ func TestHashTaskPayloads(t *testing.T) {
 	job = waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "disk"}).ID, time.Minute)
 	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
 	require.Nil(t, catalog(t, s, "disk", false)["f00.bin"].BLAKE3, "the rescan dropped the old hash")
-	var rootID int64
-	require.NoError(t, s.DB.GetContext(ctx, &rootID, `SELECT id FROM roots WHERE name = 'disk'`))
-	scopes := []store.Scope{{RootID: rootID, Root: "disk"}}
+	root, err := store.GetRoot(ctx, s.DB, s.Box, "disk")
+	require.NoError(t, err)
+	scopes := []store.Scope{{RootID: root.ID, Root: "disk"}}
 	targets, err := store.HashTargets(ctx, s.DB, scopes, store.StageAll, nil)
 	require.NoError(t, err)
 	require.Len(t, targets, 1)
 	id, unit := uuid.NewString(), store.StageAll+":0"
 	params, _ := json.Marshal(tasks.StagedParams{Scopes: scopes})
-	require.NoError(t, store.CreateJobs(ctx, s.DB, []store.NewJob{{ID: id, Type: filefleet.JobTypeHash, RootID: &rootID,
+	require.NoError(t, store.CreateJobs(ctx, s.DB, []store.NewJob{{ID: id, Type: filefleet.JobTypeHash, RootID: &root.ID,
 		Root: "disk", Params: params, Unit: unit}}))
 	h := tasks.Header{JobID: id, Unit: unit}
 	old, _ := json.Marshal(struct {
