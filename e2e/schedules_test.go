@@ -104,3 +104,30 @@ func TestScheduleBadInput(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, s.Do(t, http.MethodPatch, "/api/v1/schedules/7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a",
 		map[string]any{"enabled": false}).Status)
 }
+
+// TestJobRetention runs the scheduler's sweep with a retention of one hour: a finished job
+// made to look two hours old disappears from the API with its events, a recent one stays.
+func TestJobRetention(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	old, recent := submit(t, s, map[string]any{"type": "noop"}), submit(t, s, map[string]any{"type": "noop"})
+	for _, id := range []string{old.ID, recent.ID} {
+		require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, id, 30*time.Second).Status)
+	}
+	_, err := s.DB.Exec(`UPDATE jobs SET created_at = now() - interval '2 hours',
+		finished_at = now() - interval '2 hours' WHERE id = $1`, old.ID)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, s.Do(t, http.MethodGet, "/api/v1/jobs/"+old.ID, nil).Status)
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sch := scheduler.New(s.DB, s.Jobs, log, scheduler.Config{PendingAfter: 2 * time.Second, JobRetention: time.Hour})
+	require.NoError(t, sch.Start(context.Background()))
+	t.Cleanup(func() { sch.Stop(context.Background()) })
+	require.Eventually(t, func() bool {
+		return s.Do(t, http.MethodGet, "/api/v1/jobs/"+old.ID, nil).Status == http.StatusNotFound
+	}, 15*time.Second, 200*time.Millisecond, "the sweep deletes the job that finished two hours ago")
+	var events int
+	require.NoError(t, s.DB.Get(&events, `SELECT count(*) FROM job_events WHERE job_id = $1`, old.ID))
+	require.Zero(t, events, "its events went with it")
+	r := s.Do(t, http.MethodGet, "/api/v1/jobs/"+recent.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "a job that finished just now stays: %s", r.Raw)
+}

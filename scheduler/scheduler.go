@@ -38,6 +38,9 @@ type Config struct {
 	PendingAfter time.Duration
 	ReloadEvery  time.Duration // how often schedules are read again from PostgreSQL
 	LateLimit    time.Duration
+	// JobRetention is how long finished jobs are kept (with their units and events); the
+	// sweep deletes older ones, except those a plan refers to. 0 keeps them forever.
+	JobRetention time.Duration
 }
 
 // Scheduler runs periodic work until Stop.
@@ -90,6 +93,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		} else if n > 0 {
 			s.log.Warn("re-enqueued lost tasks of stalled jobs", "tasks", n)
 		}
+		s.pruneJobs(ctx)
 	})
 	s.reload(ctx, time.Now())
 	s.log.Info("scheduler started", "schedules", len(s.entries))
@@ -103,6 +107,35 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		s.fire(ctx, now)
 	})
 	return nil
+}
+
+// Bounds of one retention sweep: jobs deleted per statement, statements per sweep.
+const (
+	pruneBatch   = 1000
+	pruneBatches = 20
+)
+
+// pruneJobs deletes finished jobs older than the retention, a batch at a time so that no
+// statement holds many locks for long.
+func (s *Scheduler) pruneJobs(ctx context.Context) {
+	if s.cfg.JobRetention <= 0 {
+		return
+	}
+	var total int64
+	for range pruneBatches {
+		n, err := store.PruneJobs(ctx, s.db, s.cfg.JobRetention, pruneBatch)
+		total += n
+		if err != nil {
+			s.log.Warn("delete old jobs", "err", err)
+			break
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		s.log.Info("deleted finished jobs past their retention", "count", total, "retention", s.cfg.JobRetention)
+	}
 }
 
 // every runs fn every d until ctx ends.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -257,6 +258,31 @@ func SetJobProgress(ctx context.Context, q sqlx.ExecerContext, id string, files,
 	_, err := q.ExecContext(ctx, `UPDATE jobs SET files = $2, bytes = $3 WHERE id = $1 AND status = 'running'`,
 		id, files, bytes)
 	return translate(err, "set job progress")
+}
+
+// PruneJobs deletes up to limit jobs that finished more than age ago, oldest first, with
+// their units, counters, duplicate groups and events, and then the events of no job (uploads)
+// older than age. Jobs a plan refers to (the scan it was made from, its execute and undo
+// jobs) stay as long as the plan: the plan's journal is what undo works from. It returns how
+// many jobs it deleted.
+func PruneJobs(ctx context.Context, q sqlx.ExecerContext, age time.Duration, limit int) (int64, error) {
+	res, err := q.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (
+		SELECT j.id FROM jobs j
+		WHERE j.finished_at < now() - $1::interval
+			AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.job_id = j.id)
+			AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.exec_job_id = j.id)
+			AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.undo_job_id = j.id)
+		ORDER BY j.finished_at, j.id LIMIT $2
+		FOR UPDATE SKIP LOCKED)`, interval(age), limit)
+	if err != nil {
+		return 0, translate(err, "prune jobs")
+	}
+	n, _ := res.RowsAffected()
+	if _, err := q.ExecContext(ctx, `DELETE FROM job_events WHERE job_id IS NULL AND created_at < now() - $1::interval`,
+		interval(age)); err != nil {
+		return n, translate(err, "prune events")
+	}
+	return n, nil
 }
 
 // DeleteJobs deletes jobs ids with their units and events. The delete locks each jobs row and

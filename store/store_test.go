@@ -408,3 +408,67 @@ func TestDeleteJobsDuringCompletion(t *testing.T) {
 	_, err = store.GetJob(ctx, db, id)
 	require.Equal(t, filefleet.ENOTFOUND, filefleet.ErrorCode(err), "the job is gone")
 }
+
+// TestPruneJobs deletes jobs finished before the retention, oldest first and a batch at a
+// time, with their units and events; it keeps recent and unfinished jobs, jobs a plan refers
+// to, and recent events of no job.
+func TestPruneJobs(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	ids := map[string]string{}
+	for _, name := range []string{"oldest", "old", "planned", "executed", "recent", "running"} {
+		ids[name] = noopJob(t, db, "u0", "u1")
+		require.NoError(t, store.AddEvent(ctx, db, &filefleet.Event{JobID: ids[name], Type: filefleet.EventJobProgress}))
+		if name != "running" {
+			_, err := store.FinishJob(ctx, db, ids[name], filefleet.JobStateSucceeded, nil, "")
+			require.NoError(t, err)
+		}
+	}
+	for name, age := range map[string]string{"oldest": "3 hours", "old": "2 hours", "planned": "4 hours",
+		"executed": "4 hours", "running": "4 hours"} {
+		_, err := db.ExecContext(ctx, `UPDATE jobs SET created_at = now() - $2::interval,
+			finished_at = CASE WHEN finished_at IS NOT NULL THEN now() - $2::interval END WHERE id = $1`, ids[name], age)
+		require.NoError(t, err)
+	}
+	planned, executed := ids["planned"], ids["executed"]
+	require.NoError(t, store.CreatePlan(ctx, db, store.Plan{ID: uuid.NewString(), Kind: "dedupe", JobID: &planned,
+		Params: []byte(`{}`)}, nil))
+	_, err := db.ExecContext(ctx, `INSERT INTO plans (id, kind, status, exec_job_id) VALUES ($1, 'organize', 'done', $2)`,
+		uuid.NewString(), executed)
+	require.NoError(t, err)
+	for _, age := range []string{"2 hours", "1 second"} {
+		ev := filefleet.Event{Type: filefleet.EventFileUploaded}
+		require.NoError(t, store.AddEvent(ctx, db, &ev))
+		_, err := db.ExecContext(ctx, `UPDATE job_events SET created_at = now() - $2::interval WHERE id = $1`, ev.ID, age)
+		require.NoError(t, err)
+	}
+
+	left := func() (jobs []string, units, events, noJobEvents int) {
+		require.NoError(t, db.SelectContext(ctx, &jobs, `SELECT id FROM jobs ORDER BY created_at`))
+		require.NoError(t, db.GetContext(ctx, &units, `SELECT count(*) FROM job_units`))
+		require.NoError(t, db.GetContext(ctx, &events, `SELECT count(*) FROM job_events WHERE job_id IS NOT NULL`))
+		require.NoError(t, db.GetContext(ctx, &noJobEvents, `SELECT count(*) FROM job_events WHERE job_id IS NULL`))
+		return
+	}
+	n, err := store.PruneJobs(ctx, db, time.Hour, 1)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	jobs, units, events, noJobEvents := left()
+	require.NotContains(t, jobs, ids["oldest"], "the oldest finished job goes first")
+	require.Contains(t, jobs, ids["old"])
+	require.Equal(t, 5*2, units)
+	require.Equal(t, 5, events)
+	require.Equal(t, 1, noJobEvents, "the upload event of two hours ago is gone, the recent one stays")
+
+	n, err = store.PruneJobs(ctx, db, time.Hour, 10)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	jobs, units, events, _ = left()
+	require.ElementsMatch(t, []string{ids["planned"], ids["executed"], ids["running"], ids["recent"]}, jobs)
+	require.Equal(t, 4*2, units)
+	require.Equal(t, 4, events)
+
+	n, err = store.PruneJobs(ctx, db, time.Hour, 10)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing else is past the retention")
+}

@@ -64,6 +64,8 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_SCAN_PAGE_SIZE    directory entries per scan task (default 1000)
   FILEFLEET_REQUEUE_AFTER     scheduler: a job pending, or running without finishing a task, this long has
                               its tasks queued again, in case Redis lost them (default 1m)
+  FILEFLEET_JOB_RETENTION     scheduler: finished jobs this old are deleted with their units and events,
+                              except those a dedupe or organize plan refers to (default 720h; 0 keeps all)
   FILEFLEET_LOG_LEVEL         debug, info, warn or error (default info)
   FILEFLEET_LOG_FORMAT        text or json (default text)
   FILEFLEET_ADMIN_PASSWORD    with no users yet, the API creates the first admin with it
@@ -73,11 +75,14 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_CORS_ORIGINS      comma list of origins browsers may call the API from ("*": any)
 ` + cliUsage
 
+// JobRetentionDefault is how long finished jobs are kept: 30 days.
+const JobRetentionDefault = 30 * 24 * time.Hour
+
 // config is every setting of the binary.
 type config struct {
 	DatabaseURL, RedisURL, RedisMode, SecretKey, HTTPAddr, Queues, LogLevel, LogFormat string
 	Concurrency, ScanPageSize                                                          int
-	RequeueAfter                                                                       time.Duration
+	RequeueAfter, JobRetention                                                         time.Duration
 }
 
 func env(name, def string) string {
@@ -140,6 +145,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Concurrency, "concurrency", envInt("FILEFLEET_WORKER_CONCURRENCY", worker.ConcurrencyDefault), "tasks at once per worker")
 	fs.DurationVar(&cfg.RequeueAfter, "requeue-after", envDuration("FILEFLEET_REQUEUE_AFTER", scheduler.PendingAfterDefault),
 		"scheduler: queue again the tasks of jobs pending, or running without progress, this long")
+	fs.DurationVar(&cfg.JobRetention, "job-retention", envDuration("FILEFLEET_JOB_RETENTION", JobRetentionDefault),
+		"scheduler: delete finished jobs this old (0: keep them)")
 	fs.IntVar(&cfg.ScanPageSize, "scan-page-size", envInt("FILEFLEET_SCAN_PAGE_SIZE", worker.ScanPageSizeDefault), "entries per scan task")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("FILEFLEET_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("FILEFLEET_LOG_FORMAT", "text"), "text or json")
@@ -248,7 +255,8 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 			Queues: queues, ScanPageSize: cfg.ScanPageSize, WorkDir: os.Getenv("FILEFLEET_WORK_DIR")}))
 	}
 	if cmd == "scheduler" || cmd == "all" {
-		services = append(services, scheduler.New(db, js, log, scheduler.Config{PendingAfter: cfg.RequeueAfter}))
+		services = append(services, scheduler.New(db, js, log, scheduler.Config{PendingAfter: cfg.RequeueAfter,
+			JobRetention: cfg.JobRetention}))
 	}
 	started := 0
 	defer func() {
