@@ -69,7 +69,8 @@ func (s *Service) Submit(ctx context.Context, p SubmitParams) (*filefleet.Job, e
 }
 
 // SubmitBatch is Submit for many jobs at once: one insert, parallel enqueues. Either all jobs
-// are accepted or none (jobs whose task could not be queued are deleted again).
+// are accepted or none: when a task cannot be queued, the batch's jobs are taken back (see
+// withdraw).
 func (s *Service) SubmitBatch(ctx context.Context, ps []SubmitParams) ([]*filefleet.Job, error) {
 	if len(ps) == 0 || len(ps) > MaxBatch {
 		return nil, filefleet.Errorf(filefleet.EINVALID, "a batch holds 1 to %d jobs, not %d", MaxBatch, len(ps))
@@ -90,14 +91,7 @@ func (s *Service) SubmitBatch(ctx context.Context, ps []SubmitParams) ([]*filefl
 		return nil, err
 	}
 	if err := s.enqueueFirst(ctx, news); err != nil {
-		ids := make([]string, len(news))
-		for i, n := range news {
-			ids[i] = n.ID
-		}
-		// Not queued means not accepted: remove the rows so no job waits forever.
-		if derr := store.DeleteJobs(context.WithoutCancel(ctx), s.DB, ids); derr != nil {
-			s.Log.Error("cannot remove jobs that were not queued", "err", derr)
-		}
+		s.withdraw(context.WithoutCancel(ctx), news)
 		return nil, err
 	}
 	out := make([]*filefleet.Job, len(news))
@@ -108,6 +102,31 @@ func (s *Service) SubmitBatch(ctx context.Context, ps []SubmitParams) ([]*filefl
 	}
 	return out, nil
 }
+
+// withdraw takes back the jobs of a batch that could not be queued whole. Jobs no worker has
+// started are deleted (a task of theirs that reached Redis finds no job and does nothing).
+// Jobs a worker started already are canceled, not deleted, so that what they did stays on
+// record; jobs that finished stay as they are.
+func (s *Service) withdraw(ctx context.Context, news []store.NewJob) {
+	ids := make([]string, len(news))
+	for i, n := range news {
+		ids[i] = n.ID
+	}
+	started, err := store.DeletePendingJobs(ctx, s.DB, ids)
+	if err != nil {
+		s.Log.Error("cannot remove jobs that were not queued", "err", err)
+		return
+	}
+	for _, id := range started {
+		if _, err := s.cancel(ctx, id, unqueuedBatch, unqueuedBatch); err != nil &&
+			filefleet.ErrorCode(err) != filefleet.ECONFLICT {
+			s.Log.Error("cannot cancel a started job of a batch that was not queued", "job_id", id, "err", err)
+		}
+	}
+}
+
+// unqueuedBatch is the error of a job canceled by withdraw.
+const unqueuedBatch = "canceled: the batch it was submitted in could not be queued whole; submit it again"
 
 func wrapIndex(err error, i int) error {
 	var fe *filefleet.Error
@@ -244,6 +263,11 @@ func (s *Service) enqueueFirst(ctx context.Context, news []store.NewJob) error {
 // Cancel marks job id canceled, tells its subscribers and deletes its queued tasks; running
 // tasks see the state and stop. ECONFLICT if the job has finished already.
 func (s *Service) Cancel(ctx context.Context, id string) (*filefleet.Job, error) {
+	return s.cancel(ctx, id, "canceled", "canceled by request")
+}
+
+// cancel is Cancel with the job's error and its event's message.
+func (s *Service) cancel(ctx context.Context, id, errMsg, reason string) (*filefleet.Job, error) {
 	job, err := store.GetJob(ctx, s.DB, id)
 	if err != nil {
 		return nil, err
@@ -252,10 +276,10 @@ func (s *Service) Cancel(ctx context.Context, id string) (*filefleet.Job, error)
 		return nil, filefleet.Errorf(filefleet.ECONFLICT, "job %s has already %s", id, job.Status)
 	}
 	ev := filefleet.Event{JobID: id, Type: filefleet.EventJobCanceled, Status: filefleet.JobStateCanceled,
-		Message: "canceled by request"}
+		Message: reason}
 	var changed bool
 	err = store.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if changed, err = store.FinishJob(ctx, tx, id, filefleet.JobStateCanceled, nil, "canceled"); err != nil || !changed {
+		if changed, err = store.FinishJob(ctx, tx, id, filefleet.JobStateCanceled, nil, errMsg); err != nil || !changed {
 			return err
 		}
 		return store.AddEvent(ctx, tx, &ev)

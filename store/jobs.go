@@ -285,18 +285,25 @@ func PruneJobs(ctx context.Context, q sqlx.ExecerContext, age time.Duration, lim
 	return n, nil
 }
 
-// DeleteJobs deletes jobs ids with their units and events. The delete locks each jobs row and
-// then, through ON DELETE CASCADE, its units, while a worker completing a unit locks them the
-// other way round: when PostgreSQL breaks that deadlock by aborting the delete, the delete is
-// tried again (up to 5 times) once the worker's transaction is through.
-func DeleteJobs(ctx context.Context, db sqlx.ExecerContext, ids []string) error {
+// DeletePendingJobs deletes those of jobs ids that no worker has started, with their units
+// and events, and returns the ids of the others that have not finished. The delete locks each
+// jobs row and then, through ON DELETE CASCADE, its units, while a worker completing a unit
+// locks them the other way round: when PostgreSQL breaks that deadlock by aborting the delete,
+// the delete is tried again (up to 5 times) once the worker's transaction is through.
+func DeletePendingJobs(ctx context.Context, db sqlx.ExtContext, ids []string) ([]string, error) {
 	var err error
 	for range 5 {
-		_, err = db.ExecContext(ctx, `DELETE FROM jobs WHERE id = ANY($1::uuid[])`, pq.Array(ids))
+		_, err = db.ExecContext(ctx, `DELETE FROM jobs WHERE id = ANY($1::uuid[]) AND status = 'pending'`, pq.Array(ids))
 		var pqErr *pq.Error
 		if !errors.As(err, &pqErr) || pqErr.Code != "40P01" { // deadlock_detected
 			break
 		}
 	}
-	return translate(err, "delete jobs")
+	if err != nil {
+		return nil, translate(err, "delete jobs")
+	}
+	var started []string
+	err = sqlx.SelectContext(ctx, db, &started, `SELECT id FROM jobs WHERE id = ANY($1::uuid[])
+		AND status NOT IN ('succeeded', 'failed', 'canceled') ORDER BY id`, pq.Array(ids))
+	return started, translate(err, "started jobs")
 }

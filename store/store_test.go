@@ -383,11 +383,11 @@ func TestSessionDefaults(t *testing.T) {
 	require.NotContains(t, err.Error(), "secret", "the URL's password stays out of errors")
 }
 
-// TestDeleteJobsDuringCompletion deletes a job (as a batch that could not be queued is taken
-// back) while a worker's transaction has completed its unit but not yet counted it on the
+// TestDeletePendingJobsDuringCompletion deletes a pending job (as a batch that could not be queued
+// is taken back) while a transaction has completed its unit but not yet counted it on the
 // job: the two lock units and job in opposite orders, PostgreSQL aborts the delete, and
-// DeleteJobs tries again once the worker is through; the job is gone.
-func TestDeleteJobsDuringCompletion(t *testing.T) {
+// DeletePendingJobs tries again once the other transaction is through; the job is gone.
+func TestDeletePendingJobsDuringCompletion(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testenv.DB(t)
 	id := noopJob(t, db, "root")
@@ -396,7 +396,13 @@ func TestDeleteJobsDuringCompletion(t *testing.T) {
 	_, err = worker.ExecContext(ctx, `UPDATE job_units SET done = true WHERE job_id = $1`, id)
 	require.NoError(t, err)
 	deleted := make(chan error, 1)
-	go func() { deleted <- store.DeleteJobs(ctx, db, []string{id}) }()
+	go func() {
+		started, err := store.DeletePendingJobs(ctx, db, []string{id})
+		if err == nil && len(started) > 0 {
+			err = fmt.Errorf("a pending job was reported started: %v", started)
+		}
+		deleted <- err
+	}()
 	time.Sleep(100 * time.Millisecond) // the delete waits for the unit's row
 	_, err = worker.ExecContext(ctx, `UPDATE jobs SET units_done = units_done + 1 WHERE id = $1`, id)
 	if err == nil {
@@ -471,4 +477,26 @@ func TestPruneJobs(t *testing.T) {
 	n, err = store.PruneJobs(ctx, db, time.Hour, 10)
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing else is past the retention")
+}
+
+// TestDeletePendingJobs takes back jobs as a batch that could not be queued does: pending jobs
+// go, started ones are returned (to be canceled), finished ones stay as they are.
+func TestDeletePendingJobs(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	pending, running, done := noopJob(t, db, "root"), noopJob(t, db, "root"), noopJob(t, db, "root")
+	require.NoError(t, store.StartJob(ctx, db, running))
+	require.NoError(t, store.StartJob(ctx, db, done))
+	_, err := store.FinishJob(ctx, db, done, filefleet.JobStateSucceeded, nil, "")
+	require.NoError(t, err)
+
+	started, err := store.DeletePendingJobs(ctx, db, []string{pending, running, done})
+	require.NoError(t, err)
+	require.Equal(t, []string{running}, started)
+	_, err = store.GetJob(ctx, db, pending)
+	require.Equal(t, filefleet.ENOTFOUND, filefleet.ErrorCode(err), "the pending job is gone")
+	for _, id := range []string{running, done} {
+		_, err = store.GetJob(ctx, db, id)
+		require.NoError(t, err, "a started job stays")
+	}
 }
