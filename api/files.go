@@ -21,7 +21,7 @@ func (a *API) listFiles(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	p := store.ListFilesParams{Root: c.Query("root"), Limit: limit, Offset: offset,
+	p := store.ListFilesParams{Limit: limit, Offset: offset,
 		SortBy: c.Query("sort_by"), SortOrder: c.Query("sort_order"), IncludeDeleted: c.Query("include_deleted") == "true"}
 	if p.Path, err = storage.CleanPath(c.Query("path")); err == nil {
 		err = oneOf("sort_by", p.SortBy, store.FileSortNames)
@@ -29,8 +29,11 @@ func (a *API) listFiles(c *gin.Context) {
 	if err == nil {
 		err = oneOf("sort_order", p.SortOrder, []string{"asc", "desc"})
 	}
-	if err == nil && p.Root != "" {
-		_, err = store.GetRoot(c.Request.Context(), a.db, nil, p.Root)
+	if name := c.Query("root"); err == nil && name != "" {
+		var root *filefleet.Root
+		if root, err = store.GetRoot(c.Request.Context(), a.db, nil, name); err == nil {
+			p.RootID = root.ID
+		}
 	}
 	if err != nil {
 		a.fail(c, err)

@@ -88,7 +88,7 @@ const fileColumns = `f.id, f.root_id, r.name AS root_name, f.path, f.name, f.ext
 
 // ListFilesParams filters and pages ListFiles.
 type ListFilesParams struct {
-	Root           string // root name; "" for all roots
+	RootID         int64  // 0 for all roots
 	Path           string // directory prefix inside the root; "" for all
 	IncludeDeleted bool
 	Limit          int
@@ -108,9 +108,11 @@ var FileSortNames = []string{"path", "name", "size", "modified_at", "created_at"
 func ListFiles(ctx context.Context, q sqlx.QueryerContext, p ListFilesParams) ([]filefleet.File, int64, error) {
 	where := []string{"true"}
 	var args []any
-	if p.Root != "" {
-		args = append(args, p.Root)
-		where = append(where, fmt.Sprintf("r.name = $%d", len(args)))
+	if p.RootID != 0 {
+		// By id, not by a join on the root's name: the planner then walks the (root_id, path)
+		// index in path order (first page of a 300,000-file root: 113 ms -> 0.4 ms).
+		args = append(args, p.RootID)
+		where = append(where, fmt.Sprintf("f.root_id = $%d", len(args)))
 	}
 	if p.Path != "" {
 		args = append(args, p.Path)
