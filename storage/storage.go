@@ -18,7 +18,7 @@ type Entry struct {
 	Size    int64     // bytes; 0 for directories
 	ModTime time.Time // zero when the backend does not know it (S3 common prefixes)
 	ETag    string    // content tag when the backend has one (S3), else ""
-	FileKey string    // equal for two paths of one file (hard links on local), else ""
+	FileKey string    // equal for every path of one file (hard links, symlinks), "" when unknown
 	IsDir   bool
 }
 

@@ -172,3 +172,23 @@ func PlanCounts(ctx context.Context, q sqlx.QueryerContext, planID string) (map[
 	}
 	return m, translate(err, "plan counts")
 }
+
+// contentLockSpace is the first key of the advisory locks LockContent takes.
+const contentLockSpace = 0x66660001
+
+// LockContent waits for an advisory lock on the contents of one size and returns its
+// release. Dedupe execute holds it while it carries out a group, so two plans over the same
+// files (two previews of one scan, keeping different copies) take turns: the second finds
+// the first's removals instead of racing it and removing every copy. The lock lives in a
+// transaction of its own, so a crash or a lost connection releases it.
+func LockContent(ctx context.Context, db *sqlx.DB, size int64) (release func(), err error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, translate(err, "begin")
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, contentLockSpace, size); err != nil {
+		tx.Rollback()
+		return nil, translate(err, "lock content")
+	}
+	return func() { tx.Rollback() }, nil
+}

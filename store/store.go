@@ -27,6 +27,10 @@ var migrations embed.FS
 // migrateLockID is the advisory lock that serializes migrations across processes.
 const migrateLockID = 7_346_001
 
+// MaxOpenConnsDefault is the connection pool's size unless a worker needs more (see
+// worker.New).
+const MaxOpenConnsDefault = 32
+
 // Open connects to PostgreSQL at url, checks the connection and applies pending migrations.
 // Its sessions run with sessionDefaults unless url sets them.
 func Open(ctx context.Context, url string) (*sqlx.DB, error) {
@@ -38,7 +42,7 @@ func Open(ctx context.Context, url string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, filefleet.WrapError(filefleet.EINVALID, err, "bad database URL")
 	}
-	db.SetMaxOpenConns(32)
+	db.SetMaxOpenConns(MaxOpenConnsDefault)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)

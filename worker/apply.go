@@ -84,6 +84,11 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 	if items[0].Action == filefleet.ActionMove {
 		return w.moveGroup(ctx, planID, items, undo)
 	}
+	release, err := store.LockContent(ctx, w.db, items[0].Size)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	if undo {
 		return w.undoGroup(ctx, planID, items)
 	}
@@ -147,6 +152,17 @@ func (w *Worker) applyGroup(ctx context.Context, jobID, planID string, items []s
 			}
 			continue
 		}
+		groupReason, itemReason, err := w.keepCheck(ctx, *keep, it)
+		if err != nil {
+			return changed, err
+		} else if groupReason != "" {
+			return changed, w.skipRest(ctx, planID, items, groupReason)
+		} else if itemReason != "" {
+			if err := store.JournalItem(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, "", itemReason); err != nil {
+				return changed, err
+			}
+			continue
+		}
 		if copied {
 			err = w.finishTrash(ctx, b, planID, it)
 		} else {
@@ -187,6 +203,41 @@ func (w *Worker) verify(ctx context.Context, it store.PlanItem, keep []byte) (st
 		return "changed content since the plan", nil, nil
 	}
 	return "", sums.BLAKE3, nil
+}
+
+// keepCheck looks at the kept copy again right before item it goes. The group stops
+// (groupReason) when the kept copy is gone or changed size since the group began; the item
+// is left alone (itemReason) when it is the kept copy itself under a second path: a symlink
+// or a hard link, or a file seen through two roots that overlap. Backends that know no file
+// identity from a stat (S3, SMB) skip that second check; their listings give hard links
+// and links the server follows one identity already, so such paths do not form groups.
+func (w *Worker) keepCheck(ctx context.Context, keep, it store.PlanItem) (groupReason, itemReason string, err error) {
+	kb, err := w.backend(ctx, keep.RootID)
+	if err != nil {
+		return "", "", err
+	}
+	kept, err := kb.Stat(ctx, keep.Path)
+	name := keep.Root + "/" + keep.Path
+	switch {
+	case filefleet.ErrorCode(err) == filefleet.ENOTFOUND:
+		return "kept copy " + name + " is gone; nothing more removed", "", nil
+	case err != nil:
+		return "", "", err
+	case kept.Size != keep.Size:
+		return "kept copy " + name + " changed size; nothing more removed", "", nil
+	case kept.FileKey == "":
+		return "", "", nil
+	}
+	ib, err := w.backend(ctx, it.RootID)
+	if err != nil {
+		return "", "", err
+	}
+	if e, err := ib.Stat(ctx, it.Path); err == nil && e.FileKey == kept.FileKey {
+		return "", "is the kept copy " + name + " under another path (a link, or roots that overlap); left alone", nil
+	} else if err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+		return "", "", err
+	}
+	return "", "", nil
 }
 
 // removeItem trashes or deletes a verified duplicate, journaling before and after.

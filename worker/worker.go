@@ -86,6 +86,11 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logg
 		tools = *cfg.Tools
 	}
 	cfg.Queues = queuesFor(cfg.Queues, tools, log)
+	// A dedupe apply task holds a connection for its content lock (store.LockContent) while
+	// it journals through another: the pool must have room for every task to do both.
+	if n := 2*cfg.Concurrency + 8; n > store.MaxOpenConnsDefault {
+		db.SetMaxOpenConns(n)
+	}
 	if cfg.Name == "" {
 		host, _ := os.Hostname()
 		cfg.Name = fmt.Sprintf("%s:%d", host, os.Getpid())

@@ -346,7 +346,9 @@ func entryOf(p string, fi fs.FileInfo) storage.Entry {
 	e := storage.Entry{Path: p, ModTime: fi.ModTime(), IsDir: fi.IsDir()}
 	if !e.IsDir {
 		e.Size = fi.Size()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+		// Every file gets its key, not only hard links: a symlink (to the file or to a
+		// directory above it) names the same file under a second path.
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 			e.FileKey = fmt.Sprintf("%d:%d", st.Dev, st.Ino)
 		}
 	}

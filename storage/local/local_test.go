@@ -81,7 +81,11 @@ func TestSymlinks(t *testing.T) {
 	// Symlinks inside the root are followed.
 	st, err := b.Stat(ctx, "in-file")
 	require.NoError(t, err)
-	require.Equal(t, storage.Entry{Path: "in-file", Size: 4, ModTime: st.ModTime}, st)
+	real, err := b.Stat(ctx, "real.txt")
+	require.NoError(t, err)
+	require.NotEmpty(t, real.FileKey)
+	require.Equal(t, storage.Entry{Path: "in-file", Size: 4, ModTime: st.ModTime, FileKey: real.FileKey}, st,
+		"a link has the key of the file it names")
 	rc, err := b.Open(ctx, "in-file", 1, 2)
 	require.NoError(t, err)
 	buf := make([]byte, 10)

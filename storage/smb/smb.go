@@ -1009,6 +1009,11 @@ func entryOf(p string, fi os.FileInfo) storage.Entry {
 	e := storage.Entry{Path: p, ModTime: fi.ModTime(), IsDir: isDir(fi)}
 	if !e.IsDir {
 		e.Size = fi.Size()
+		// The server's file id (the inode on Samba) is the same for every path of one file
+		// (hard links, and links the server follows). Listings carry it; Share.Stat does not.
+		if id := fileStat(fi).FileId; id != 0 {
+			e.FileKey = fmt.Sprintf("smb:%d", id)
+		}
 	}
 	return e
 }
