@@ -167,4 +167,6 @@ func TestDedupeConflictingPlans(t *testing.T) {
 	}
 }
 
-func fmtIndex(i int) string { return filepath.Join("g", string(rune('a'+i/26)), string(rune('a'+i%26))+".bin") }
+func fmtIndex(i int) string {
+	return filepath.Join("g", string(rune('a'+i/26)), string(rune('a'+i%26))+".bin")
+}
