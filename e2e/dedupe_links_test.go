@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -169,4 +170,161 @@ func TestDedupeConflictingPlans(t *testing.T) {
 
 func fmtIndex(i int) string {
 	return filepath.Join("g", string(rune('a'+i/26)), string(rune('a'+i%26))+".bin")
+}
+
+// dedupeTree writes n groups of two copies (old/..., an hour older than new/...) into a new
+// local root "disk" and returns the root's directory and its completed dedupe scan.
+func dedupeTree(t *testing.T, s *testenv.Stack, n int) (string, filefleet.Job) {
+	t.Helper()
+	dir := t.TempDir()
+	for i := range n {
+		data := randomBytes(4<<10 + i)
+		for _, name := range []string{"old", "new"} {
+			p := filepath.Join(dir, name, fmtIndex(i))
+			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+			require.NoError(t, os.WriteFile(p, data, 0o644))
+		}
+		old := time.Now().Add(-time.Hour)
+		require.NoError(t, os.Chtimes(filepath.Join(dir, "old", fmtIndex(i)), old, old))
+	}
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	job, _ := dedupeScanJob(t, s, "disk")
+	var res filefleet.DedupeResult
+	require.NoError(t, json.Unmarshal(job.Result, &res))
+	require.EqualValues(t, n, res.Groups)
+	return dir, job
+}
+
+// TestDedupeCanceledExecuteResumesAndUndoes cancels an execute part way: the plan is not
+// stuck. Undo while the execute job is canceled takes back what it did; executing again
+// resumes where it stopped; another execute or undo while a job runs is refused.
+func TestDedupeCanceledExecuteResumesAndUndoes(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	const groups = 400
+	dir, scan := dedupeTree(t, s, groups)
+	tree := func() map[string][]byte { return readTree(t, dir) }
+	before := tree()
+
+	cancelMidway := func(plan string) filefleet.Job {
+		r := s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan})
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+		var started struct {
+			Job filefleet.Job `json:"job"`
+		}
+		r.Decode(t, &started)
+		r = s.Do(t, http.MethodPost, "/api/v1/dedupe/undo", map[string]any{"plan_id": plan})
+		require.Equal(t, http.StatusConflict, r.Status, "no undo while the execute runs: %s", r.Raw)
+		require.Eventually(t, func() bool { return getJob(t, s, started.Job.ID).Progress.Files > 0 },
+			time.Minute, 5*time.Millisecond)
+		r = s.Do(t, http.MethodPost, "/api/v1/jobs/"+started.Job.ID+"/cancel", nil)
+		require.Equal(t, http.StatusOK, r.Status, "the execute was canceled before it finished: %s", r.Raw)
+		// Tasks already running finish their groups: wait until nothing moves any more.
+		time.Sleep(time.Second)
+		return getJob(t, s, started.Job.ID)
+	}
+
+	plan := previewPlan(t, s, scan.ID, map[string]any{"keep": "oldest"})
+	canceled := cancelMidway(plan.PlanID)
+	require.Equal(t, filefleet.JobStateCanceled, canceled.Status)
+	states, _ := planStates(t, s, plan.PlanID)
+	done := 0
+	for _, st := range states {
+		if st == "trash/done" {
+			done++
+		}
+	}
+	require.Positive(t, done, "the canceled execute trashed some files")
+	require.Less(t, done, groups, "and not all")
+	runPlanJob(t, s, "/api/v1/dedupe/undo", map[string]any{"plan_id": plan.PlanID})
+	require.Equal(t, before, tree(), "undo after a canceled execute restores the tree byte for byte")
+
+	plan = previewPlan(t, s, scan.ID, map[string]any{"keep": "oldest"})
+	canceledAgain := cancelMidway(plan.PlanID)
+	exec := runPlanJob(t, s, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+	var counts struct {
+		Plan   store.Plan       `json:"plan"`
+		Counts map[string]int64 `json:"counts"`
+	}
+	r := s.Do(t, http.MethodGet, "/api/v1/dedupe/plans/"+plan.PlanID, nil)
+	r.Decode(t, &counts)
+	require.Equal(t, filefleet.PlanExecuted, counts.Plan.Status)
+	require.Equal(t, int64(groups), counts.Counts["trash/done"], "the resumed execute finished every group: %v", counts.Counts)
+	after := tree()
+	require.Len(t, after, len(before)-groups, "one copy of each group left its place")
+	for i := range groups {
+		p := filepath.ToSlash(fmtIndex(i))
+		require.Equal(t, before["old/"+p], after["old/"+p], "group %d keeps its oldest copy", i)
+		var trashed []byte
+		for _, job := range []string{canceledAgain.ID, exec.ID} { // the trash of whichever job moved it
+			if data, err := os.ReadFile(filepath.Join(dir, filefleet.TrashDir, job, "new", fmtIndex(i))); err == nil {
+				require.Nil(t, trashed, "group %d: one trash copy", i)
+				trashed = data
+			}
+		}
+		require.Equal(t, before["new/"+p], trashed, "group %d: the other copy is in a trash, whole", i)
+	}
+}
+
+// TestDedupeUndoWithoutTrashCopies undoes a plan after the trash lost copies: one trash copy
+// deleted by hand, another deleted while a different file took its original path. Undo
+// restores the rest, reports both, and leaves the stranger's file alone.
+func TestDedupeUndoWithoutTrashCopies(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	dir, scan := dedupeTree(t, s, 5)
+	before := readTree(t, dir)
+	plan := previewPlan(t, s, scan.ID, map[string]any{"keep": "oldest"})
+	exec := runPlanJob(t, s, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+	trashOf := func(i int) string {
+		return filepath.Join(dir, filefleet.TrashDir, exec.ID, "new", fmtIndex(i))
+	}
+	_, err := os.Stat(trashOf(0))
+	require.NoError(t, err, "the oldest copies were kept, the new ones trashed")
+	require.NoError(t, os.Remove(trashOf(1)))
+	require.NoError(t, os.Remove(trashOf(2)))
+	stranger := []byte("another file took this path")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "new", fmtIndex(2)), stranger, 0o644))
+
+	runPlanJob(t, s, "/api/v1/dedupe/undo", map[string]any{"plan_id": plan.PlanID})
+	states, messages := planStates(t, s, plan.PlanID)
+	p1, p2 := "disk/new/"+filepath.ToSlash(fmtIndex(1)), "disk/new/"+filepath.ToSlash(fmtIndex(2))
+	require.Equal(t, "trash/skipped", states[p1], "%v", states)
+	require.Contains(t, messages[p1], "trash copy")
+	require.Equal(t, "trash/skipped", states[p2], "%v", states)
+	require.Contains(t, messages[p2], "another file is at the original path")
+	after := readTree(t, dir)
+	for p, data := range before {
+		switch p {
+		case "new/" + filepath.ToSlash(fmtIndex(1)):
+			require.NotContains(t, after, p, "nothing to restore it from")
+		case "new/" + filepath.ToSlash(fmtIndex(2)):
+			require.Equal(t, stranger, after[p], "the stranger's file is left alone")
+		default:
+			require.Equal(t, data, after[p], "%s is restored", p)
+		}
+	}
+}
+
+// readTree returns the files under dir by slash path, outside the trash.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() && rel == filefleet.TrashDir {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			out[filepath.ToSlash(rel)] = data
+		}
+		return nil
+	}))
+	return out
 }

@@ -78,7 +78,9 @@ func (s *Service) prepareStaged(ctx context.Context, nj store.NewJob, p SubmitPa
 }
 
 // SubmitPlan starts the job that executes plan planID, or undoes it: the plan moves to
-// executing (undoing) in the transaction that records the job, so a plan runs once.
+// executing (undoing) in the transaction that records the job, so a plan runs once. A plan
+// whose execute job failed or was canceled may be executed again (items done stay done) or,
+// for dedupe, undone; one whose undo job failed or was canceled may be undone again.
 func (s *Service) SubmitPlan(ctx context.Context, planID string, undo bool) (*filefleet.Job, error) {
 	plan, err := store.GetPlan(ctx, s.DB, planID)
 	if err != nil {
@@ -102,12 +104,16 @@ func (s *Service) SubmitPlan(ctx context.Context, planID string, undo bool) (*fi
 			}
 		}
 	}
-	if plan.Status != from {
-		return nil, filefleet.Errorf(filefleet.ECONFLICT, "plan %s is %s, not %s", planID, plan.Status, from)
-	}
 	nj := store.NewJob{ID: uuid.NewString(), Type: typ, Unit: tasks.StageUnit(tasks.StageApply)}
 	nj.Params, _ = json.Marshal(tasks.StagedParams{PlanID: planID})
 	err = store.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		plan, err := store.LockPlan(ctx, tx, planID)
+		if err != nil {
+			return err
+		}
+		if from, err = planFrom(ctx, tx, plan, from, undo); err != nil {
+			return err
+		}
 		if err := store.CreateJobs(ctx, tx, []store.NewJob{nj}); err != nil {
 			return err
 		}
@@ -128,6 +134,37 @@ func (s *Service) SubmitPlan(ctx context.Context, planID string, undo bool) (*fi
 		return nil, err
 	}
 	return store.GetJob(ctx, s.DB, nj.ID)
+}
+
+// planFrom returns the state plan moves from for a new execute (undo) job: base (awaiting
+// approval, or executed for undo), or the state its last job left it in when that job failed
+// or was canceled. ECONFLICT otherwise.
+func planFrom(ctx context.Context, tx *sqlx.Tx, plan *store.Plan, base filefleet.PlanState, undo bool) (filefleet.PlanState, error) {
+	if plan.Status == base {
+		return base, nil
+	}
+	last := plan.ExecJobID
+	if plan.Status == filefleet.PlanUndoing {
+		last = plan.UndoJobID
+	}
+	resumable := plan.Status == filefleet.PlanExecuting || (plan.Status == filefleet.PlanUndoing && undo)
+	if undo && plan.Status == filefleet.PlanExecuting && plan.Kind == store.PlanKindOrganize {
+		// Organize undo moves back finished moves only: a move left in progress is finished
+		// by executing again (its journal says where the file is), then undone.
+		resumable = false
+	}
+	if resumable && last != nil {
+		job, err := store.GetJob(ctx, tx, *last)
+		if err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+			return "", err
+		}
+		if job == nil || job.Status == filefleet.JobStateFailed || job.Status == filefleet.JobStateCanceled {
+			return plan.Status, nil
+		}
+		return "", filefleet.Errorf(filefleet.ECONFLICT, "plan %s is %s by job %s (%s); wait for it, or cancel it first",
+			plan.ID, plan.Status, job.ID, job.Status)
+	}
+	return "", filefleet.Errorf(filefleet.ECONFLICT, "plan %s is %s, not %s", plan.ID, plan.Status, base)
 }
 
 // prepareOrganize validates an organize job: one directory of one root (root + prefix, or one

@@ -93,6 +93,14 @@ func GetPlan(ctx context.Context, q sqlx.QueryerContext, id string) (*Plan, erro
 	return &p, translate(err, "get plan")
 }
 
+// LockPlan is GetPlan that locks the plan's row until the transaction ends.
+func LockPlan(ctx context.Context, tx *sqlx.Tx, id string) (*Plan, error) {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM plans WHERE id = $1 FOR UPDATE`, id); err != nil {
+		return nil, translate(err, "lock plan")
+	}
+	return GetPlan(ctx, tx, id)
+}
+
 // PlanOfJob returns the newest plan made from job id, or executed or undone by it.
 func PlanOfJob(ctx context.Context, q sqlx.QueryerContext, jobID string) (*Plan, error) {
 	var id string

@@ -334,58 +334,69 @@ func (w *Worker) skipRest(ctx context.Context, planID string, items []store.Plan
 	return nil
 }
 
-// undoGroup moves a group's trashed files back, unless something is at their place now.
+// undoGroup moves a group's trashed files back, unless something else is at their place
+// now. Items an interrupted execute left in progress are undone too: wherever the file is
+// (at its place, in the trash, or both after half an S3 rename), it ends at its place.
 func (w *Worker) undoGroup(ctx context.Context, planID string, items []store.PlanItem) (int64, error) {
 	var n int64
 	for _, it := range items {
-		if it.Action != filefleet.ActionTrash || it.State != filefleet.ItemDone || it.TrashPath == "" {
+		if it.Action != filefleet.ActionTrash || it.TrashPath == "" ||
+			(it.State != filefleet.ItemDone && it.State != filefleet.ItemInProgress) {
 			continue
 		}
 		b, err := w.backend(ctx, it.RootID)
 		if err != nil {
 			return n, err
 		}
-		atPlace, err := storage.Exists(ctx, b, it.Path)
+		back, err := w.undoItem(ctx, b, planID, it)
 		if err != nil {
 			return n, err
 		}
-		if atPlace {
-			inTrash, err := storage.Exists(ctx, b, it.TrashPath)
-			if err != nil {
-				return n, err
-			}
-			movedBack := !inTrash
-			if inTrash {
-				// Both exist: an attempt that copied the file back (S3) died before deleting
-				// the trash copy, or another file took the path since.
-				if movedBack, err = w.holdsPlanned(ctx, it, it.Path); err != nil {
-					return n, err
-				}
-				if movedBack {
-					if err := b.Remove(ctx, it.TrashPath); err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
-						return n, err
-					}
-				}
-			}
-			if movedBack {
-				n++
-				if err := w.itemDone(ctx, planID, it, filefleet.ItemUndone, false); err != nil {
-					return n, err
-				}
-				continue
-			}
-			if err := store.JournalItem(ctx, w.db, planID, it.Seq, it.State, "", "a file is at the original path again; left in the trash"); err != nil {
-				return n, err
-			}
-			continue
+		if back {
+			n++
 		}
-		if err := b.Rename(ctx, it.TrashPath, it.Path); err != nil {
-			return n, err
-		}
-		if err := w.itemDone(ctx, planID, it, filefleet.ItemUndone, false); err != nil {
-			return n, err
-		}
-		n++
 	}
 	return n, nil
+}
+
+// undoItem brings one trashed file back to its place and reports whether it is back.
+func (w *Worker) undoItem(ctx context.Context, b storage.Backend, planID string, it store.PlanItem) (bool, error) {
+	atPlace, err := storage.Exists(ctx, b, it.Path)
+	if err != nil {
+		return false, err
+	}
+	inTrash, err := storage.Exists(ctx, b, it.TrashPath)
+	if err != nil {
+		return false, err
+	}
+	leave := func(state filefleet.ItemState, msg string) (bool, error) {
+		return false, store.JournalItem(ctx, w.db, planID, it.Seq, state, "", msg)
+	}
+	if !atPlace {
+		if !inTrash {
+			return leave(filefleet.ItemSkipped, "its trash copy "+it.TrashPath+" is gone (removed from the trash?); nothing to restore")
+		}
+		if err := b.Rename(ctx, it.TrashPath, it.Path); err != nil {
+			return false, err
+		}
+		return true, w.itemDone(ctx, planID, it, filefleet.ItemUndone, false)
+	}
+	// Something is at the place: the file itself (an earlier attempt moved it back, or the
+	// execute never moved it) or another file that took the path since.
+	ours, err := w.holdsPlanned(ctx, it, it.Path)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case ours && inTrash: // an S3 rename (copy, then delete) died before deleting its source
+		if err := b.Remove(ctx, it.TrashPath); err != nil && filefleet.ErrorCode(err) != filefleet.ENOTFOUND {
+			return false, err
+		}
+		return true, w.itemDone(ctx, planID, it, filefleet.ItemUndone, false)
+	case ours:
+		return true, w.itemDone(ctx, planID, it, filefleet.ItemUndone, false)
+	case inTrash:
+		return leave(it.State, "a file is at the original path again; left in the trash")
+	}
+	return leave(filefleet.ItemSkipped, "its trash copy is gone and another file is at the original path; nothing to restore")
 }
