@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -135,6 +136,17 @@ func (w *Worker) recoverMove(ctx context.Context, planID string, m move) (bool, 
 	case !srcThere && !dstThere:
 		return false, store.JournalMove(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, it.DstPath, "file vanished while being moved")
 	case srcThere && dstThere:
+		if it.RootID == *it.DstRootID && strings.EqualFold(it.Path, it.DstPath) {
+			// A case-only rename on storage that ignores case: both names are the one
+			// file, which removing "the original" would delete. Rename again: the backend
+			// changes the case, or refuses (ECONFLICT) if they are two files after all.
+			err := m.transfer(ctx, it.Path, it.DstPath, it.Size, false)
+			if err == nil {
+				return true, w.moved(ctx, planID, m, it.Path, it.DstPath, false)
+			} else if filefleet.ErrorCode(err) != filefleet.ECONFLICT {
+				return false, err
+			}
+		}
 		// A copy finished but the original was not removed yet (S3, across roots), or
 		// another file took the destination: only the same content finishes the move.
 		same, err := m.sameContent(ctx, it.Path, it.DstPath, it.Size)

@@ -206,10 +206,11 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.root.Lstat(src); err != nil {
+	srcInfo, err := b.root.Lstat(src)
+	if err != nil {
 		return mapErr(err, src)
 	}
-	if err := b.absent(dst); err != nil {
+	if err := b.absent(dst); err != nil && !b.sameName(srcInfo, src, dst) {
 		return err
 	}
 	if err := b.mkdirParents(dst); err != nil {
@@ -332,6 +333,16 @@ func (b *Backend) absent(p string) error {
 		return nil
 	}
 	return mapErr(err, p)
+}
+
+// sameName reports whether dst, which exists, is src itself under a name that differs only
+// in letter case: on a file system that ignores case, renaming to it changes the case.
+func (b *Backend) sameName(srcInfo fs.FileInfo, src, dst string) bool {
+	if !strings.EqualFold(src, dst) {
+		return false
+	}
+	dstInfo, err := b.root.Lstat(dst)
+	return err == nil && os.SameFile(srcInfo, dstInfo)
 }
 
 // osName returns the os.Root name of a cleaned path ("." for the root).

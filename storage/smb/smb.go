@@ -428,7 +428,7 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 		if _, err := sh.Lstat(b.full(src)); err != nil {
 			return b.mapErr(err, src)
 		}
-		if err := b.absent(sh, dst); err != nil {
+		if err := b.absent(sh, dst); err != nil && !b.sameName(sh, src, dst) {
 			return err
 		}
 		if err := b.mkdirParents(sh, dst); err != nil {
@@ -893,6 +893,29 @@ func (b *Backend) absent(sh *smb2.Share, p string) error {
 		return nil
 	}
 	return b.mapErr(err, p)
+}
+
+// sameName reports whether dst, which exists, is src itself under a name that differs only
+// in letter case (SMB servers usually ignore case): renaming to it changes the case. The
+// server's file ids tell; Lstat does not carry them, an open handle does.
+func (b *Backend) sameName(sh *smb2.Share, src, dst string) bool {
+	if !strings.EqualFold(src, dst) {
+		return false
+	}
+	id := func(p string) uint64 {
+		f, err := sh.Open(b.full(p))
+		if err != nil {
+			return 0
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return 0
+		}
+		return fileStat(fi).FileId
+	}
+	a := id(src)
+	return a != 0 && a == id(dst)
 }
 
 // copyFile copies src (size bytes) to the empty file dst on the same share: on the server

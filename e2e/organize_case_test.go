@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/organize"
+)
+
+// TestOrganizeCaseOnlyRename organizes projects/plan.txt into PARA's Projects/plan.txt on
+// Samba, which ignores letter case, and on local disk: the file is found under its new name,
+// with no " (1)" suffix, and keeps its content. A second plan's item is set in progress as a crash
+// right after the rename leaves it (both names find the file on Samba): executing it again
+// must finish the rename, not delete "the original", which is the file itself.
+func TestOrganizeCaseOnlyRename(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	d := newDedupeRoots(t, s)
+	for _, root := range []string{"nas", "disk"} {
+		for _, crashed := range []bool{false, true} {
+			dir := "case-" + map[bool]string{false: "clean", true: "crashed"}[crashed]
+			data := randomBytes(3000)
+			d.put(t, root+"/"+dir+"/projects/plan.txt", data)
+
+			r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"path": "/" + root + "/" + dir,
+				"methodology": organize.Para})
+			require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+			var scan filefleet.Job
+			r.Decode(t, &scan)
+			scan = waitJob(t, s, scan.ID, time.Minute)
+			require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
+			var res organize.ScanResult
+			require.NoError(t, json.Unmarshal(scan.Result, &res))
+			plan := getOrganizePlan(t, s, res.PlanID)
+			require.Len(t, plan.Items, 1)
+			require.Equal(t, dir+"/Projects/plan.txt", plan.Items[0].DstPath)
+			if crashed {
+				_, err := s.DB.Exec(`UPDATE plan_items SET state = 'in_progress' WHERE plan_id = $1`, res.PlanID)
+				require.NoError(t, err)
+			}
+
+			runPlanJob(t, s, "/api/v1/organize/execute", map[string]any{"plan_id": res.PlanID})
+			plan = getOrganizePlan(t, s, res.PlanID)
+			require.Equal(t, filefleet.ItemDone, plan.Items[0].State, "%s %s: %s", root, dir, plan.Items[0].Message)
+			require.Equal(t, dir+"/Projects/plan.txt", plan.Items[0].DstPath, "%s %s: no suffix", root, dir)
+			// Samba keeps the existing directory's case (projects/), which the new name finds.
+			require.Len(t, treeUnder(t, d.byName[root], dir), 1, "%s %s: one file, nothing lost or copied", root, dir)
+			require.Equal(t, data, d.read(t, root+"/"+dir+"/Projects/plan.txt"), "%s %s: whole under its new name", root, dir)
+		}
+	}
+}
