@@ -47,8 +47,13 @@ func (a *API) applySchedule(c *gin.Context, req scheduleRequest, s *filefleet.Sc
 	if s.Timezone == "" {
 		s.Timezone = "UTC"
 	}
-	if _, _, err := scheduler.Parse(s.Cron, s.Timezone); err != nil {
+	sched, loc, err := scheduler.Parse(s.Cron, s.Timezone)
+	if err != nil {
 		return err
+	}
+	if sched.Next(time.Now().In(loc)).IsZero() {
+		return filefleet.Errorf(filefleet.EINVALID,
+			"cron spec %q never fires (a day that does not exist, like 31 February); pick a date that occurs", s.Cron)
 	}
 	if len(s.Job) == 0 {
 		return filefleet.Errorf(filefleet.EINVALID, `job is required: the body of POST /api/v1/jobs, e.g. {"type":"scan","root":"media"}`)
