@@ -75,3 +75,30 @@ func TestBadInput(t *testing.T) {
 		require.Zero(t, info.Size, "queue %s is empty", q)
 	}
 }
+
+// TestBadText sends strings PostgreSQL cannot store (a NUL byte, bytes that are not UTF-8) to
+// endpoints that look them up or store them: each is a 400 INVALID_REQUEST, not a 500.
+func TestBadText(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+
+	cases := []struct{ desc, method, path, body string }{
+		{"NUL in a user name", "POST", "/api/v1/auth/login", `{"username":"admin\u0000","password":"x"}`},
+		{"root name not UTF-8", "GET", "/api/v1/roots/%ff", ""},
+		{"file path not UTF-8", "GET", "/api/v1/files?path=%ff", ""},
+		{"search query not UTF-8", "GET", "/api/v1/search?query=%ff", ""},
+		{"NUL in a key name", "POST", "/api/v1/keys", `{"name":"a\u0000b"}`},
+		{"NUL in a job's root", "POST", "/api/v1/jobs", `{"type":"scan","root":"x\u0000"}`},
+	}
+	for _, tc := range cases {
+		var body any
+		if tc.body != "" {
+			body = tc.body
+		}
+		r := s.Do(t, tc.method, tc.path, body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
+		require.Contains(t, r.Error.Message, "UTF-8", tc.desc)
+	}
+}
