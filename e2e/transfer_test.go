@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -265,4 +266,28 @@ func postJSON(t *testing.T, s *testenv.Stack, path string, body any) (*http.Resp
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp, raw
+}
+
+// TestUploadBadNames sends uploads whose names the catalog or the disk cannot take: each is a
+// 400 and nothing is written.
+func TestUploadBadNames(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	dir := t.TempDir()
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	for _, tc := range []struct {
+		desc     string
+		fields   [][2]string
+		filename string
+	}{
+		{"file name not UTF-8", [][2]string{{"root", "disk"}}, "\xff\xfe.txt"},
+		{"path not UTF-8", [][2]string{{"root", "disk"}, {"path", "a\xff/"}}, "a.txt"},
+	} {
+		r := postUpload(t, s, s.AdminKey, tc.fields, tc.filename, []byte("x"))
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
+	}
+	written, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, written, "nothing was written")
 }
