@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -100,5 +101,31 @@ func TestBadText(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
 		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
 		require.Contains(t, r.Error.Message, "UTF-8", tc.desc)
+	}
+}
+
+// TestLongNames sends paths with a name longer than a local file system takes (255 bytes):
+// each is a 400 INVALID_REQUEST naming the limit.
+func TestLongNames(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	dir := t.TempDir()
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	long := strings.Repeat("a", 300)
+
+	cases := []struct {
+		desc, method, path string
+		body               any
+	}{
+		{"browse", "GET", "/api/v1/roots/disk/browse?path=" + long, nil},
+		{"archive download", "POST", "/api/v1/download/archive", map[string]any{"root": "disk", "paths": []string{long}}},
+		{"archive job target", "POST", "/api/v1/archive", map[string]any{"root": "disk", "target_path": "x/" + long + ".zip"}},
+		{"root path", "POST", "/api/v1/roots", map[string]any{"name": "long", "kind": "local", "path": dir + "/" + long}},
+	}
+	for _, tc := range cases {
+		r := s.Do(t, tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
+		require.Contains(t, r.Error.Message, "255", "%s: %s", tc.desc, r.Raw)
 	}
 }

@@ -282,6 +282,7 @@ func TestUploadBadNames(t *testing.T) {
 	}{
 		{"file name not UTF-8", [][2]string{{"root", "disk"}}, "\xff\xfe.txt"},
 		{"path not UTF-8", [][2]string{{"root", "disk"}, {"path", "a\xff/"}}, "a.txt"},
+		{"file name too long", [][2]string{{"root", "disk"}}, strings.Repeat("a", 300) + ".txt"},
 	} {
 		r := postUpload(t, s, s.AdminKey, tc.fields, tc.filename, []byte("x"))
 		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)

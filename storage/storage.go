@@ -79,6 +79,21 @@ func CleanPath(p string) (string, error) {
 	return c, nil
 }
 
+// NameMax is the longest file or directory name, in bytes, that common file systems take
+// (ext4, XFS; NTFS counts 255 UTF-16 units).
+const NameMax = 255
+
+// CheckNameLengths returns EINVALID when a name in the clean path p is longer than NameMax.
+func CheckNameLengths(p string) error {
+	for _, el := range strings.Split(p, "/") {
+		if len(el) > NameMax {
+			return filefleet.Errorf(filefleet.EINVALID,
+				"%q is too long: a file or directory name holds at most %d bytes; use shorter names", p, NameMax)
+		}
+	}
+	return nil
+}
+
 // CleanFilePath is CleanPath for a step the root directory cannot take; step names it in
 // the error ("write to", "remove").
 func CleanFilePath(p, step string) (string, error) {

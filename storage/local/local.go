@@ -45,7 +45,7 @@ func New(dir string) (*Backend, error) {
 	} else if errors.Is(err, fs.ErrPermission) {
 		return nil, filefleet.WrapError(filefleet.EFORBIDDEN, err, "permission denied on directory %q", dir)
 	} else if err != nil {
-		return nil, fmt.Errorf("stat %q: %w", dir, err)
+		return nil, mapErr(err, dir)
 	}
 	if !fi.IsDir() {
 		return nil, filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
@@ -385,6 +385,9 @@ func mapErr(err error, p string) error {
 		return filefleet.WrapError(filefleet.EFORBIDDEN, err, "permission denied on %q", p)
 	case errors.Is(err, syscall.ELOOP):
 		return filefleet.WrapError(filefleet.EINVALID, err, "%q has too many levels of symlinks", p)
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return filefleet.WrapError(filefleet.EINVALID, err,
+			"%q is too long: a file or directory name holds at most %d bytes, a path 4096; use shorter names", p, storage.NameMax)
 	}
 	return fmt.Errorf("local %q: %w", p, err)
 }
