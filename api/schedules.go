@@ -115,10 +115,11 @@ func (a *API) listSchedules(c *gin.Context) {
 
 // schedule loads the schedule of the :id parameter.
 func (a *API) schedule(c *gin.Context) (*filefleet.Schedule, error) {
-	if err := validID("id", c.Param("id")); err != nil {
+	id, err := parseID("id", c.Param("id"))
+	if err != nil {
 		return nil, err
 	}
-	return store.GetSchedule(c.Request.Context(), a.db, c.Param("id"))
+	return store.GetSchedule(c.Request.Context(), a.db, id)
 }
 
 func (a *API) getSchedule(c *gin.Context) {
@@ -153,13 +154,14 @@ func (a *API) patchSchedule(c *gin.Context) {
 }
 
 func (a *API) deleteSchedule(c *gin.Context) {
-	if err := validID("id", c.Param("id")); err != nil {
+	id, err := parseID("id", c.Param("id"))
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if err := store.DeleteSchedule(c.Request.Context(), a.db, c.Param("id")); err != nil {
+	if err := store.DeleteSchedule(c.Request.Context(), a.db, id); err != nil {
 		a.fail(c, err)
 		return
 	}
-	ok(c, http.StatusOK, gin.H{"deleted": c.Param("id")}, nil)
+	ok(c, http.StatusOK, gin.H{"deleted": id}, nil)
 }

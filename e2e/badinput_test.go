@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
 )
 
@@ -127,5 +129,43 @@ func TestLongNames(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
 		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
 		require.Contains(t, r.Error.Message, "255", "%s: %s", tc.desc, r.Raw)
+	}
+}
+
+// TestUUIDForms names resources by UUIDs in the other forms uuid.Parse takes (urn:uuid:,
+// braces, upper case): they find what the canonical form finds, 404 when there is nothing.
+func TestUUIDForms(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	r := s.Do(t, http.MethodPost, "/api/v1/schedules", map[string]any{"name": "daily", "cron": "@daily",
+		"job": map[string]any{"type": "noop"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var sc filefleet.Schedule
+	r.Decode(t, &sc)
+	for _, id := range []string{"urn:uuid:" + sc.ID, "{" + sc.ID + "}", strings.ToUpper(sc.ID)} {
+		r := s.Do(t, http.MethodGet, "/api/v1/schedules/"+url.PathEscape(id), nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", id, r.Raw)
+		var got filefleet.Schedule
+		r.Decode(t, &got)
+		require.Equal(t, sc.ID, got.ID)
+	}
+
+	urn := "urn:uuid:7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a"
+	cases := []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/v1/dedupe/plans/" + urn, nil},
+		{"GET", "/api/v1/organize/plans/" + urn, nil},
+		{"POST", "/api/v1/organize/execute", map[string]any{"plan_id": urn}},
+		{"POST", "/api/v1/dedupe/execute", map[string]any{"job_id": urn}},
+		{"POST", "/api/v1/dedupe/preview", map[string]any{"job_id": urn}},
+		{"POST", "/api/v1/organize/preview", map[string]any{"job_id": urn}},
+		{"GET", "/api/v1/dedupe/groups?job_id=" + urn, nil},
+		{"GET", "/api/v1/organize/status/" + urn, nil},
+		{"DELETE", "/api/v1/schedules/" + urn, nil},
+	}
+	for _, tc := range cases {
+		r := s.Do(t, tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusNotFound, r.Status, "%s %s: %s", tc.method, tc.path, r.Raw)
 	}
 }
