@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -99,10 +101,14 @@ func (a *API) fail(c *gin.Context, err error) {
 // maxBody is the largest JSON request body accepted.
 const maxBody = 8 << 20
 
-// bindJSON decodes the request body into v strictly: malformed JSON, unknown fields or a
-// second value are EINVALID.
+// bindJSON decodes the request body into v strictly: malformed JSON, unknown fields, a key
+// given twice in one object or a second value are EINVALID.
 func bindJSON(c *gin.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		return filefleet.Errorf(filefleet.EINVALID, "malformed JSON body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -113,7 +119,45 @@ func bindJSON(c *gin.Context, v any) error {
 	if dec.More() {
 		return filefleet.Errorf(filefleet.EINVALID, "request body holds more than one JSON value")
 	}
-	return nil
+	return noDuplicateKeys(json.NewDecoder(bytes.NewReader(body)))
+}
+
+// noDuplicateKeys reads the next JSON value of dec, valid JSON, and returns EINVALID when an
+// object in it has a key twice (encoding/json would keep the last). Keys that differ only in
+// case count as the same: encoding/json fills a struct field from either.
+func noDuplicateKeys(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k := strings.ToLower(key.(string))
+			if seen[k] {
+				return filefleet.Errorf(filefleet.EINVALID, "key %q appears twice in one JSON object; give each field once", key)
+			}
+			seen[k] = true
+			if err := noDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for dec.More() {
+			if err := noDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
 }
 
 // Page limits.
