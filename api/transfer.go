@@ -311,6 +311,9 @@ func (a *API) receive(ctx context.Context, fields map[string]string, part *multi
 		dst = storage.Join(dst, filename)
 		e, err = b.Stat(ctx, dst)
 	}
+	if terr := storage.NotInTrash(dst); terr != nil {
+		return up, terr
+	}
 	switch {
 	case err == nil && e.IsDir:
 		return up, filefleet.Errorf(filefleet.ECONFLICT, "%s:%s is a directory", root.Name, dst)

@@ -94,6 +94,16 @@ func CheckNameLengths(p string) error {
 	return nil
 }
 
+// NotInTrash returns EINVALID when the clean path p is filefleet.TrashDir or inside it: only
+// deletions and plans move files there, and anything else there would get in their way.
+func NotInTrash(p string) error {
+	if p == filefleet.TrashDir || strings.HasPrefix(p, filefleet.TrashDir+"/") {
+		return filefleet.Errorf(filefleet.EINVALID,
+			"%q is inside the trash folder %s/, which filefleet keeps for deleted files; write somewhere else", p, filefleet.TrashDir)
+	}
+	return nil
+}
+
 // CleanFilePath is CleanPath for a step the root directory cannot take; step names it in
 // the error ("write to", "remove").
 func CleanFilePath(p, step string) (string, error) {
