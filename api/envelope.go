@@ -32,12 +32,15 @@ var statusOf = map[string]struct {
 	// the client must fix the request, so these are 422, not 401/403/503.
 	codeStorageAuth:        {http.StatusUnprocessableEntity, "STORAGE_AUTH_FAILED"},
 	codeStorageUnreachable: {http.StatusUnprocessableEntity, "STORAGE_UNREACHABLE"},
+	codeTooLarge:           {http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
 }
 
-// Codes of storage failures while checking a root or connection the client described.
+// Codes of storage failures while checking a root or connection the client described, and
+// of a request body over its limit.
 const (
 	codeStorageAuth        = "storage_auth"
 	codeStorageUnreachable = "storage_unreachable"
+	codeTooLarge           = "too_large"
 )
 
 // clientStorageError turns the failure of a storage location described by the request into an
@@ -102,11 +105,14 @@ func (a *API) fail(c *gin.Context, err error) {
 const maxBody = 8 << 20
 
 // bindJSON decodes the request body into v strictly: malformed JSON, unknown fields, a key
-// given twice in one object or a second value are EINVALID.
+// given twice in one object or a second value are EINVALID; a body over maxBody is a 413.
 func bindJSON(c *gin.Context, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
-	if err != nil {
-		return filefleet.Errorf(filefleet.EINVALID, "malformed JSON body: %v", err)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return filefleet.Errorf(codeTooLarge, "the request body is over %d MiB; send less at once (several requests)", maxBody>>20)
+	} else if err != nil {
+		return filefleet.Errorf(filefleet.EINVALID, "could not read the request body: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -34,6 +34,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed JSON", "POST", "/api/v1/jobs", `{"type":"scan",`, 400, "INVALID_REQUEST"},
 		{"empty body", "POST", "/api/v1/jobs", ``, 400, "INVALID_REQUEST"},
 		{"unknown field", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","prefx":"a"}`, 400, "INVALID_REQUEST"},
+		{"body over 8 MiB", "POST", "/api/v1/jobs", `{"type":"noop","x":"` + strings.Repeat("a", 9<<20) + `"}`, 413, "PAYLOAD_TOO_LARGE"},
 		{"wrong field type", "POST", "/api/v1/jobs", `{"type":7}`, 400, "INVALID_REQUEST"},
 		{"duplicate key", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","type":"noop"}`, 400, "INVALID_REQUEST"},
 		{"key twice but for case", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","TYPE":"noop"}`, 400, "INVALID_REQUEST"},
