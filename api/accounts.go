@@ -162,6 +162,9 @@ func (a *API) me(c *gin.Context) {
 	ok(c, http.StatusOK, gin.H{"user": u, "permissions": p.Permissions, "key_id": p.KeyID}, nil)
 }
 
+// keyDaysMax bounds expires_in_days: 100 years, well inside what a time.Duration holds.
+const keyDaysMax = 36500
+
 // keyRequest is the body of POST /keys.
 type keyRequest struct {
 	Name          string            `json:"name"`
@@ -186,8 +189,9 @@ func (a *API) createKey(c *gin.Context) {
 	case req.ExpiresAt != nil && req.ExpiresInDays != 0:
 		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "give expires_at or expires_in_days, not both"))
 		return
-	case req.ExpiresInDays < 0:
-		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "expires_in_days must be positive"))
+	case req.ExpiresInDays < 0, req.ExpiresInDays > keyDaysMax:
+		a.fail(c, filefleet.Errorf(filefleet.EINVALID,
+			"expires_in_days must be from 1 to %d (100 years); leave it out for a key that does not expire", keyDaysMax))
 		return
 	case req.ExpiresInDays > 0:
 		t := time.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)

@@ -63,7 +63,8 @@ func (a *API) dedupePreview(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	if err := validID("job_id", req.JobID); err != nil {
+	var err error
+	if req.JobID, err = parseID("job_id", req.JobID); err != nil {
 		a.fail(c, err)
 		return
 	}
@@ -96,15 +97,17 @@ type planRequest struct {
 func (a *API) plan(c *gin.Context, req planRequest) (*store.Plan, error) {
 	switch {
 	case req.PlanID != "":
-		if err := validID("plan_id", req.PlanID); err != nil {
+		id, err := parseID("plan_id", req.PlanID)
+		if err != nil {
 			return nil, err
 		}
-		return store.GetPlan(c.Request.Context(), a.db, req.PlanID)
+		return store.GetPlan(c.Request.Context(), a.db, id)
 	case req.JobID != "":
-		if err := validID("job_id", req.JobID); err != nil {
+		id, err := parseID("job_id", req.JobID)
+		if err != nil {
 			return nil, err
 		}
-		return store.PlanOfJob(c.Request.Context(), a.db, req.JobID)
+		return store.PlanOfJob(c.Request.Context(), a.db, id)
 	}
 	return nil, filefleet.Errorf(filefleet.EINVALID, "name the plan: plan_id, or the job_id of the scan it was made from")
 }
@@ -172,9 +175,10 @@ func (a *API) showPlan(c *gin.Context, plan *store.Plan, meta gin.H) {
 
 // dedupeGroups lists the groups a dedupe scan found.
 func (a *API) dedupeGroups(c *gin.Context) {
+	var jobID string
 	limit, offset, err := page(c)
 	if err == nil {
-		err = validID("job_id", c.Query("job_id"))
+		jobID, err = parseID("job_id", c.Query("job_id"))
 	}
 	if err == nil {
 		err = oneOf("sort_by", c.Query("sort_by"), []string{"count", "size"})
@@ -183,11 +187,11 @@ func (a *API) dedupeGroups(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	if _, err := store.GetJob(c.Request.Context(), a.db, c.Query("job_id")); err != nil {
+	if _, err := store.GetJob(c.Request.Context(), a.db, jobID); err != nil {
 		a.fail(c, err)
 		return
 	}
-	groups, total, err := store.DuplicateGroups(c.Request.Context(), a.db, c.Query("job_id"), c.Query("sort_by"), limit, offset)
+	groups, total, err := store.DuplicateGroups(c.Request.Context(), a.db, jobID, c.Query("sort_by"), limit, offset)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -239,10 +243,12 @@ func (a *API) duplicateGroupStats(c *gin.Context) {
 	ok(c, http.StatusOK, groups, gin.H{"count": len(groups)})
 }
 
-// validID checks that an id parameter is a UUID.
-func validID(name, id string) error {
-	if _, err := uuid.Parse(id); err != nil {
-		return filefleet.Errorf(filefleet.EINVALID, "%s must be a UUID, not %q", name, id)
+// parseID checks that an id parameter (what name names) is a UUID in any form uuid.Parse
+// takes (urn:uuid:, braces, upper case) and returns its canonical form, the one stored.
+func parseID(name, id string) (string, error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", filefleet.Errorf(filefleet.EINVALID, "%s must be a UUID, not %q", name, id)
 	}
-	return nil
+	return u.String(), nil
 }

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -30,12 +32,15 @@ var statusOf = map[string]struct {
 	// the client must fix the request, so these are 422, not 401/403/503.
 	codeStorageAuth:        {http.StatusUnprocessableEntity, "STORAGE_AUTH_FAILED"},
 	codeStorageUnreachable: {http.StatusUnprocessableEntity, "STORAGE_UNREACHABLE"},
+	codeTooLarge:           {http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
 }
 
-// Codes of storage failures while checking a root or connection the client described.
+// Codes of storage failures while checking a root or connection the client described, and
+// of a request body over its limit.
 const (
 	codeStorageAuth        = "storage_auth"
 	codeStorageUnreachable = "storage_unreachable"
+	codeTooLarge           = "too_large"
 )
 
 // clientStorageError turns the failure of a storage location described by the request into an
@@ -99,10 +104,17 @@ func (a *API) fail(c *gin.Context, err error) {
 // maxBody is the largest JSON request body accepted.
 const maxBody = 8 << 20
 
-// bindJSON decodes the request body into v strictly: malformed JSON, unknown fields or a
-// second value are EINVALID.
+// bindJSON decodes the request body into v strictly: malformed JSON, unknown fields, a key
+// given twice in one object or a second value are EINVALID; a body over maxBody is a 413.
 func bindJSON(c *gin.Context, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return filefleet.Errorf(codeTooLarge, "the request body is over %d MiB; send less at once (several requests)", maxBody>>20)
+	} else if err != nil {
+		return filefleet.Errorf(filefleet.EINVALID, "could not read the request body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -113,7 +125,45 @@ func bindJSON(c *gin.Context, v any) error {
 	if dec.More() {
 		return filefleet.Errorf(filefleet.EINVALID, "request body holds more than one JSON value")
 	}
-	return nil
+	return noDuplicateKeys(json.NewDecoder(bytes.NewReader(body)))
+}
+
+// noDuplicateKeys reads the next JSON value of dec, valid JSON, and returns EINVALID when an
+// object in it has a key twice (encoding/json would keep the last). Keys that differ only in
+// case count as the same: encoding/json fills a struct field from either.
+func noDuplicateKeys(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			k := strings.ToLower(key.(string))
+			if seen[k] {
+				return filefleet.Errorf(filefleet.EINVALID, "key %q appears twice in one JSON object; give each field once", key)
+			}
+			seen[k] = true
+			if err := noDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for dec.More() {
+			if err := noDuplicateKeys(dec); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
 }
 
 // Page limits.

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/jobs"
@@ -107,13 +106,9 @@ func (a *API) cancelJob(c *gin.Context) {
 	ok(c, http.StatusOK, job, nil)
 }
 
-// jobID reads the :id parameter, which must be a UUID.
+// jobID reads the :id parameter, which must be a UUID, in its canonical form.
 func jobID(c *gin.Context) (string, error) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return "", filefleet.Errorf(filefleet.EINVALID, "job id %q is not a UUID", c.Param("id"))
-	}
-	return id.String(), nil
+	return parseID("job id", c.Param("id"))
 }
 
 func states() []string {

@@ -110,7 +110,8 @@ func (a *API) organizePreview(c *gin.Context) {
 
 // organizeJob loads an organize job by id: 422 for another kind of job.
 func (a *API) organizeJob(c *gin.Context, id string) (*filefleet.Job, error) {
-	if err := validID("job_id", id); err != nil {
+	id, err := parseID("job_id", id)
+	if err != nil {
 		return nil, err
 	}
 	job, err := store.GetJob(c.Request.Context(), a.db, id)
@@ -165,8 +166,8 @@ func (a *API) organizeUndo(c *gin.Context) {
 // organizeStatus shows an organize job, or the execute or undo job of an organize plan, with
 // the plan's journal counts.
 func (a *API) organizeStatus(c *gin.Context) {
-	id := c.Param("job_id")
-	if err := validID("job_id", id); err != nil {
+	id, err := parseID("job_id", c.Param("job_id"))
+	if err != nil {
 		a.fail(c, err)
 		return
 	}

@@ -47,8 +47,13 @@ func (a *API) applySchedule(c *gin.Context, req scheduleRequest, s *filefleet.Sc
 	if s.Timezone == "" {
 		s.Timezone = "UTC"
 	}
-	if _, _, err := scheduler.Parse(s.Cron, s.Timezone); err != nil {
+	sched, loc, err := scheduler.Parse(s.Cron, s.Timezone)
+	if err != nil {
 		return err
+	}
+	if sched.Next(time.Now().In(loc)).IsZero() {
+		return filefleet.Errorf(filefleet.EINVALID,
+			"cron spec %q never fires (a day that does not exist, like 31 February); pick a date that occurs", s.Cron)
 	}
 	if len(s.Job) == 0 {
 		return filefleet.Errorf(filefleet.EINVALID, `job is required: the body of POST /api/v1/jobs, e.g. {"type":"scan","root":"media"}`)
@@ -110,10 +115,11 @@ func (a *API) listSchedules(c *gin.Context) {
 
 // schedule loads the schedule of the :id parameter.
 func (a *API) schedule(c *gin.Context) (*filefleet.Schedule, error) {
-	if err := validID("id", c.Param("id")); err != nil {
+	id, err := parseID("id", c.Param("id"))
+	if err != nil {
 		return nil, err
 	}
-	return store.GetSchedule(c.Request.Context(), a.db, c.Param("id"))
+	return store.GetSchedule(c.Request.Context(), a.db, id)
 }
 
 func (a *API) getSchedule(c *gin.Context) {
@@ -148,13 +154,14 @@ func (a *API) patchSchedule(c *gin.Context) {
 }
 
 func (a *API) deleteSchedule(c *gin.Context) {
-	if err := validID("id", c.Param("id")); err != nil {
+	id, err := parseID("id", c.Param("id"))
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if err := store.DeleteSchedule(c.Request.Context(), a.db, c.Param("id")); err != nil {
+	if err := store.DeleteSchedule(c.Request.Context(), a.db, id); err != nil {
 		a.fail(c, err)
 		return
 	}
-	ok(c, http.StatusOK, gin.H{"deleted": c.Param("id")}, nil)
+	ok(c, http.StatusOK, gin.H{"deleted": id}, nil)
 }

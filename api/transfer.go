@@ -282,9 +282,10 @@ func (a *API) uploadFile(c *gin.Context) {
 // receive writes the file part of an upload where fields say.
 func (a *API) receive(ctx context.Context, fields map[string]string, part *multipart.Part) (upload, error) {
 	var up upload
-	filename := path.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
-	if filename == "" || filename == "." || filename == "/" || filename == ".." {
-		return up, filefleet.Errorf(filefleet.EINVALID, "the \"file\" part has no file name")
+	filename, err := storage.CleanPath(path.Base(strings.ReplaceAll(part.FileName(), `\`, "/")))
+	if err != nil || filename == "" {
+		return up, filefleet.Errorf(filefleet.EINVALID,
+			"the \"file\" part needs a file name in UTF-8, without NUL bytes, other than \".\" or \"..\"")
 	}
 	rootName, dst := fields["root"], fields["path"]
 	if d, found := fields["destination"]; found {
@@ -309,6 +310,9 @@ func (a *API) receive(ctx context.Context, fields map[string]string, part *multi
 	if asDir {
 		dst = storage.Join(dst, filename)
 		e, err = b.Stat(ctx, dst)
+	}
+	if terr := storage.NotInTrash(dst); terr != nil {
+		return up, terr
 	}
 	switch {
 	case err == nil && e.IsDir:

@@ -9,7 +9,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/store"
@@ -45,12 +44,11 @@ func (a *API) websocket(c *gin.Context) {
 	}
 	var jobID string
 	if s := c.Query("job_id"); s != "" {
-		id, err := uuid.Parse(s)
-		if err != nil {
-			a.fail(c, filefleet.Errorf(filefleet.EINVALID, "job_id %q is not a UUID", s))
+		var err error
+		if jobID, err = parseID("job_id", s); err != nil {
+			a.fail(c, err)
 			return
 		}
-		jobID = id.String()
 		if _, err := store.GetJob(c.Request.Context(), a.db, jobID); err != nil {
 			a.fail(c, err)
 			return

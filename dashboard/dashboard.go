@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"unicode/utf8"
 )
 
 //go:embed static
@@ -14,7 +15,8 @@ const csp = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-u
 	"form-action 'self'; frame-ancestors 'none'"
 
 // Handler serves the UI: index.html at / and the other assets under /ui/ (e.g. /ui/app.js).
-// Other paths are 404. The pages are public; their data comes from the API.
+// Other paths, and paths that are not UTF-8 (which fs.Sub would refuse with a 500), are 404.
+// The pages are public; their data comes from the API.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {
@@ -28,6 +30,10 @@ func Handler() http.Handler {
 		w.Header().Set("Content-Security-Policy", csp)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-cache")
+		if !utf8.ValidString(r.URL.Path) {
+			http.NotFound(w, r)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

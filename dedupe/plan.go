@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/storage"
 )
 
 // Params choose the plan.
@@ -18,7 +19,8 @@ type Params struct {
 	PreferredPrefix string               `json:"preferred_prefix,omitempty"`
 }
 
-// Validate checks p, filling in the defaults (keep oldest, action trash).
+// Validate checks p, filling in the defaults (keep oldest, action trash) and cleaning
+// PreferredPrefix (a path inside a root).
 func (p *Params) Validate() error {
 	p.Keep = cmp.Or(p.Keep, filefleet.KeepOldest)
 	p.Action = cmp.Or(p.Action, filefleet.ActionTrash)
@@ -31,7 +33,11 @@ func (p *Params) Validate() error {
 	if p.Keep == filefleet.KeepPreferredRoot && p.PreferredRoot == "" {
 		return filefleet.Errorf(filefleet.EINVALID, "keep preferred_root needs preferred_root (a root name)")
 	}
-	p.PreferredPrefix = strings.Trim(p.PreferredPrefix, "/")
+	prefix, err := storage.CleanPath(strings.Trim(p.PreferredPrefix, "/"))
+	if err != nil {
+		return filefleet.Errorf(filefleet.EINVALID, "preferred_prefix: %s", filefleet.ErrorMessage(err))
+	}
+	p.PreferredPrefix = prefix
 	return nil
 }
 

@@ -61,7 +61,8 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, p.Validate())
 	require.Equal(t, filefleet.KeepOldest, p.Keep)
 	require.Equal(t, filefleet.ActionTrash, p.Action)
-	for _, bad := range []dedupe.Params{{Keep: "largest"}, {Action: "shred"}, {Keep: filefleet.KeepPreferredRoot}} {
+	for _, bad := range []dedupe.Params{{Keep: "largest"}, {Action: "shred"}, {Keep: filefleet.KeepPreferredRoot},
+		{PreferredPrefix: "../../etc"}} {
 		require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(bad.Validate()), "%+v", bad)
 	}
 }

@@ -18,6 +18,15 @@ func Preview(ctx context.Context, db *sqlx.DB, jobID string, p Params) (*store.P
 	if err := p.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if p.PreferredRoot != "" {
+		_, err := store.GetRoot(ctx, db, nil, p.PreferredRoot)
+		if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+			return nil, nil, filefleet.Errorf(filefleet.EUNPROCESSABLE,
+				"preferred_root: storage root %q does not exist; GET /api/v1/roots lists them", p.PreferredRoot)
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
 	job, err := store.GetJob(ctx, db, jobID)
 	if err != nil {
 		return nil, nil, err

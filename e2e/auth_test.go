@@ -107,6 +107,9 @@ func TestAuthRolesAndKeys(t *testing.T) {
 	require.Contains(t, r.Error.Message, "expired")
 	r = s.DoAs(t, operator, http.MethodPost, "/api/v1/keys", map[string]any{"name": "x", "expires_at": past})
 	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Raw)
+	r = s.DoAs(t, operator, http.MethodPost, "/api/v1/keys", map[string]any{"name": "x", "expires_in_days": 200000})
+	require.Equal(t, http.StatusBadRequest, r.Status, "a lifetime past 100 years: %s", r.Raw)
+	require.Contains(t, r.Error.Message, "36500")
 
 	// A key used as the token query parameter (as browsers must for streams) is not logged.
 	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/v1/jobs?token="+operator, nil)

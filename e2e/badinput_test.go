@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
 )
 
@@ -31,7 +34,13 @@ func TestBadInput(t *testing.T) {
 		{"malformed JSON", "POST", "/api/v1/jobs", `{"type":"scan",`, 400, "INVALID_REQUEST"},
 		{"empty body", "POST", "/api/v1/jobs", ``, 400, "INVALID_REQUEST"},
 		{"unknown field", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","prefx":"a"}`, 400, "INVALID_REQUEST"},
+		{"body over 8 MiB", "POST", "/api/v1/jobs", `{"type":"noop","x":"` + strings.Repeat("a", 9<<20) + `"}`, 413, "PAYLOAD_TOO_LARGE"},
 		{"wrong field type", "POST", "/api/v1/jobs", `{"type":7}`, 400, "INVALID_REQUEST"},
+		{"duplicate key", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","type":"noop"}`, 400, "INVALID_REQUEST"},
+		{"key twice but for case", "POST", "/api/v1/jobs", `{"type":"scan","root":"disk","TYPE":"noop"}`, 400, "INVALID_REQUEST"},
+		{"duplicate nested key", "POST", "/api/v1/jobs/batch", `{"jobs":[{"type":"noop"},{"type":"noop","type":"scan"}]}`, 400, "INVALID_REQUEST"},
+		{"unknown organize field", "POST", "/api/v1/jobs",
+			`{"type":"organize","root":"disk","organize":{"methodology":"by_type","bogus_field":1}}`, 400, "INVALID_REQUEST"},
 		{"empty batch", "POST", "/api/v1/jobs/batch", `{"jobs":[]}`, 400, "INVALID_REQUEST"},
 		{"batch with one bad job", "POST", "/api/v1/jobs/batch", `{"jobs":[{"type":"noop"},{"type":"bad"}]}`, 400, "INVALID_REQUEST"},
 		{"unknown job id", "GET", "/api/v1/jobs/7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a", nil, 404, "NOT_FOUND"},
@@ -73,5 +82,96 @@ func TestBadInput(t *testing.T) {
 		info, err := s.Jobs.Inspector.GetQueueInfo(q)
 		require.NoError(t, err)
 		require.Zero(t, info.Size, "queue %s is empty", q)
+	}
+}
+
+// TestBadText sends strings PostgreSQL cannot store (a NUL byte, bytes that are not UTF-8) to
+// endpoints that look them up or store them: each is a 400 INVALID_REQUEST, not a 500.
+func TestBadText(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+
+	cases := []struct{ desc, method, path, body string }{
+		{"NUL in a user name", "POST", "/api/v1/auth/login", `{"username":"admin\u0000","password":"x"}`},
+		{"root name not UTF-8", "GET", "/api/v1/roots/%ff", ""},
+		{"file path not UTF-8", "GET", "/api/v1/files?path=%ff", ""},
+		{"search query not UTF-8", "GET", "/api/v1/search?query=%ff", ""},
+		{"NUL in a key name", "POST", "/api/v1/keys", `{"name":"a\u0000b"}`},
+		{"NUL in a job's root", "POST", "/api/v1/jobs", `{"type":"scan","root":"x\u0000"}`},
+	}
+	for _, tc := range cases {
+		var body any
+		if tc.body != "" {
+			body = tc.body
+		}
+		r := s.Do(t, tc.method, tc.path, body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
+		require.Contains(t, r.Error.Message, "UTF-8", tc.desc)
+	}
+}
+
+// TestLongNames sends paths with a name longer than a local file system takes (255 bytes):
+// each is a 400 INVALID_REQUEST naming the limit.
+func TestLongNames(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	dir := t.TempDir()
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	long := strings.Repeat("a", 300)
+
+	cases := []struct {
+		desc, method, path string
+		body               any
+	}{
+		{"browse", "GET", "/api/v1/roots/disk/browse?path=" + long, nil},
+		{"archive download", "POST", "/api/v1/download/archive", map[string]any{"root": "disk", "paths": []string{long}}},
+		{"archive job target", "POST", "/api/v1/archive", map[string]any{"root": "disk", "target_path": "x/" + long + ".zip"}},
+		{"root path", "POST", "/api/v1/roots", map[string]any{"name": "long", "kind": "local", "path": dir + "/" + long}},
+	}
+	for _, tc := range cases {
+		r := s.Do(t, tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
+		require.Contains(t, r.Error.Message, "255", "%s: %s", tc.desc, r.Raw)
+	}
+}
+
+// TestUUIDForms names resources by UUIDs in the other forms uuid.Parse takes (urn:uuid:,
+// braces, upper case): they find what the canonical form finds, 404 when there is nothing.
+func TestUUIDForms(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	r := s.Do(t, http.MethodPost, "/api/v1/schedules", map[string]any{"name": "daily", "cron": "@daily",
+		"job": map[string]any{"type": "noop"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var sc filefleet.Schedule
+	r.Decode(t, &sc)
+	for _, id := range []string{"urn:uuid:" + sc.ID, "{" + sc.ID + "}", strings.ToUpper(sc.ID)} {
+		r := s.Do(t, http.MethodGet, "/api/v1/schedules/"+url.PathEscape(id), nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", id, r.Raw)
+		var got filefleet.Schedule
+		r.Decode(t, &got)
+		require.Equal(t, sc.ID, got.ID)
+	}
+
+	urn := "urn:uuid:7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a"
+	cases := []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/api/v1/dedupe/plans/" + urn, nil},
+		{"GET", "/api/v1/organize/plans/" + urn, nil},
+		{"POST", "/api/v1/organize/execute", map[string]any{"plan_id": urn}},
+		{"POST", "/api/v1/dedupe/execute", map[string]any{"job_id": urn}},
+		{"POST", "/api/v1/dedupe/preview", map[string]any{"job_id": urn}},
+		{"POST", "/api/v1/organize/preview", map[string]any{"job_id": urn}},
+		{"GET", "/api/v1/dedupe/groups?job_id=" + urn, nil},
+		{"GET", "/api/v1/organize/status/" + urn, nil},
+		{"DELETE", "/api/v1/schedules/" + urn, nil},
+	}
+	for _, tc := range cases {
+		r := s.Do(t, tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusNotFound, r.Status, "%s %s: %s", tc.method, tc.path, r.Raw)
 	}
 }

@@ -358,6 +358,7 @@ func TestDedupeBadInput(t *testing.T) {
 		{"POST", "/api/v1/dedupe/preview", `{"job_id":"` + scan.ID + `"}`, 422},
 		{"POST", "/api/v1/dedupe/preview", `{"job_id":"` + scan.ID + `","keep":"largest"}`, 400},
 		{"POST", "/api/v1/dedupe/preview", `{"job_id":"7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a"}`, 404},
+		{"POST", "/api/v1/dedupe/preview", `{"job_id":"` + scan.ID + `","preferred_prefix":"../../etc"}`, 400},
 		{"POST", "/api/v1/dedupe/execute", `{}`, 400},
 		{"POST", "/api/v1/dedupe/execute", `{"plan_id":"7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a"}`, 404},
 		{"POST", "/api/v1/dedupe/undo", `{"job_id":"` + scan.ID + `"}`, 404},
@@ -375,6 +376,10 @@ func TestDedupeBadInput(t *testing.T) {
 		require.NotEmpty(t, r.Error.Code)
 		require.NotEmpty(t, r.Error.Message)
 	}
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/preview", map[string]any{"job_id": scan.ID, "keep": "preferred_root",
+		"preferred_root": "no-such-root"})
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s", r.Raw)
+	require.Contains(t, r.Error.Message, `"no-such-root" does not exist`)
 }
 
 // tree returns the content of every file of a backend by path.

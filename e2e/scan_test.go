@@ -171,3 +171,19 @@ func TestEventsResume(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+// TestScanSkipsNamesNotUTF8 scans a local root holding a file whose name is not UTF-8 (the
+// catalog cannot hold it): the scan succeeds with the other files.
+func TestScanSkipsNamesNotUTF8(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]int64{"a.txt": 1, "sub/b.txt": 2})
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "\xff\xfe.txt"), []byte("odd"), 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub\xff"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub\xff", "c.txt"), []byte("odd"), 0o644))
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+
+	scanAndFollow(t, s, "disk")
+	require.Equal(t, map[string]int64{"a.txt": 1, "sub/b.txt": 2}, sizesOf(catalog(t, s, "disk", false)))
+}

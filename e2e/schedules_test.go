@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
 	"github.com/filefleet/filefleet/scheduler"
+	"github.com/filefleet/filefleet/store"
 )
 
 // TestScheduleTwoSchedulers runs a schedule every two seconds with two schedulers: each tick
@@ -82,6 +84,7 @@ func TestScheduleBadInput(t *testing.T) {
 	}{
 		{map[string]any{"name": "x", "cron": "every minute", "job": noop}, 400},
 		{map[string]any{"name": "x", "cron": "61 * * * *", "job": noop}, 400},
+		{map[string]any{"name": "x", "cron": "0 0 31 2 *", "job": noop}, 400}, // never fires
 		{map[string]any{"name": "x", "cron": "* * * * *", "timezone": "Mars/Olympus", "job": noop}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *"}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "explode"}}, 400},
@@ -98,8 +101,12 @@ func TestScheduleBadInput(t *testing.T) {
 	}
 	r := s.Do(t, http.MethodPost, "/api/v1/schedules", map[string]any{"name": "daily", "cron": "@daily", "job": noop})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var daily filefleet.Schedule
+	r.Decode(t, &daily)
 	r = s.Do(t, http.MethodPost, "/api/v1/schedules", map[string]any{"name": "daily", "cron": "@daily", "job": noop})
 	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodPatch, "/api/v1/schedules/"+daily.ID, map[string]any{"cron": "0 0 30 2 *"})
+	require.Equal(t, http.StatusBadRequest, r.Status, "a PATCH to a cron that never fires: %s", r.Raw)
 	require.Equal(t, http.StatusBadRequest, s.Do(t, http.MethodGet, "/api/v1/schedules/nope", nil).Status)
 	require.Equal(t, http.StatusNotFound, s.Do(t, http.MethodPatch, "/api/v1/schedules/7b0c8f2e-4a1d-4c7e-9a55-0b8e2d1f3c4a",
 		map[string]any{"enabled": false}).Status)
@@ -130,4 +137,44 @@ func TestJobRetention(t *testing.T) {
 	require.Zero(t, events, "its events went with it")
 	r := s.Do(t, http.MethodGet, "/api/v1/jobs/"+recent.ID, nil)
 	require.Equal(t, http.StatusOK, r.Status, "a job that finished just now stays: %s", r.Raw)
+}
+
+// TestScheduleNeverFires puts a schedule whose cron never fires (31 February) in the database
+// beside one that fires every second: the scheduler skips the first, runs the second and stops
+// promptly.
+func TestScheduleNeverFires(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	ctx := context.Background()
+	job := []byte(`{"type":"noop"}`)
+	for _, sc := range []*filefleet.Schedule{
+		{ID: uuid.NewString(), Name: "never", Cron: "0 0 31 2 *", Timezone: "UTC", Job: job, Enabled: true},
+		{ID: uuid.NewString(), Name: "tick", Cron: "* * * * * *", Timezone: "UTC", Job: job, Enabled: true},
+	} {
+		require.NoError(t, store.CreateSchedule(ctx, s.DB, sc))
+	}
+	r := s.Do(t, http.MethodGet, "/api/v1/schedules", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	var list []filefleet.Schedule
+	r.Decode(t, &list)
+	require.Len(t, list, 2)
+	require.Nil(t, list[0].NextRunAt, "%s has no next run", list[0].Name)
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sch := scheduler.New(s.DB, s.Jobs, log, scheduler.Config{ReloadEvery: 500 * time.Millisecond})
+	require.NoError(t, sch.Start(ctx))
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, s.DB.Get(&n, `SELECT count(*) FROM jobs`))
+		return n >= 2
+	}, 10*time.Second, 200*time.Millisecond, "the schedule beside it fires")
+	stopped := make(chan struct{})
+	go func() {
+		sch.Stop(ctx)
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the scheduler did not stop within 5s")
+	}
 }

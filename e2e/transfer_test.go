@@ -10,6 +10,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -265,4 +267,75 @@ func postJSON(t *testing.T, s *testenv.Stack, path string, body any) (*http.Resp
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp, raw
+}
+
+// TestUploadBadNames sends uploads whose names the catalog or the disk cannot take: each is a
+// 400 and nothing is written.
+func TestUploadBadNames(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	dir := t.TempDir()
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	for _, tc := range []struct {
+		desc     string
+		fields   [][2]string
+		filename string
+	}{
+		{"file name not UTF-8", [][2]string{{"root", "disk"}}, "\xff\xfe.txt"},
+		{"path not UTF-8", [][2]string{{"root", "disk"}, {"path", "a\xff/"}}, "a.txt"},
+		{"file name too long", [][2]string{{"root", "disk"}}, strings.Repeat("a", 300) + ".txt"},
+	} {
+		r := postUpload(t, s, s.AdminKey, tc.fields, tc.filename, []byte("x"))
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Equal(t, "INVALID_REQUEST", r.Error.Code, "%s: %s", tc.desc, r.Raw)
+	}
+	written, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, written, "nothing was written")
+}
+
+// TestTrashIsReserved writes into the trash folder through every API path that writes: each is
+// a 400 and nothing lands there, so deleting a file to the trash still works.
+func TestTrashIsReserved(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]int64{"a.txt": 3})
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	scanAndFollow(t, s, "disk")
+
+	for _, tc := range []struct {
+		desc     string
+		fields   [][2]string
+		filename string
+	}{
+		{"into the trash", [][2]string{{"root", "disk"}, {"path", filefleet.TrashDir + "/deleted/1/"}}, "a.txt"},
+		{"a file named like the trash", [][2]string{{"root", "disk"}}, filefleet.TrashDir},
+	} {
+		r := postUpload(t, s, s.AdminKey, tc.fields, tc.filename, []byte("x"))
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Contains(t, r.Error.Message, "trash", tc.desc)
+	}
+	rules := []map[string]any{{"extensions": []string{"txt"}, "destination": filefleet.TrashDir + "/{name}{ext}"}}
+	for _, tc := range []struct {
+		desc, path string
+		body       map[string]any
+	}{
+		{"archive target", "/api/v1/archive", map[string]any{"root": "disk", "target_path": filefleet.TrashDir + "/a.zip"}},
+		{"organize target", "/api/v1/organize/preview", map[string]any{"root": "disk", "methodology": "by_type",
+			"target_path": filefleet.TrashDir + "/sorted"}},
+		{"organize job target", "/api/v1/jobs", map[string]any{"type": "organize", "root": "disk",
+			"organize": map[string]any{"methodology": "by_type", "target_path": filefleet.TrashDir}}},
+		{"organize rule destination", "/api/v1/organize/preview", map[string]any{"root": "disk", "methodology": "rules", "rules": rules}},
+	} {
+		r := s.Do(t, http.MethodPost, tc.path, tc.body)
+		require.Equal(t, http.StatusBadRequest, r.Status, "%s: %s", tc.desc, r.Raw)
+		require.Contains(t, r.Error.Message, "trash", tc.desc)
+	}
+	_, err := os.Stat(filepath.Join(dir, filefleet.TrashDir))
+	require.ErrorIs(t, err, os.ErrNotExist, "nothing was written to the trash")
+
+	f := catalog(t, s, "disk", false)["a.txt"]
+	r = s.Do(t, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d", f.ID), nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 }

@@ -84,11 +84,18 @@ func (s *Service) target(ctx context.Context, name, p string, overwrite bool, ro
 	return dst, err
 }
 
-// targetFree makes sure a job's output path is usable: ECONFLICT when a file or directory is
-// there already and overwrite is false; a directory is never overwritten.
+// targetFree makes sure a job's output path is usable: EINVALID when a name in it is too long
+// (storage.NameMax) or it is in the trash folder; ECONFLICT when a file or directory is there already and overwrite is
+// false; a directory is never overwritten.
 func (s *Service) targetFree(ctx context.Context, target store.Scope, overwrite bool) error {
 	if target.Prefix == "" {
 		return filefleet.Errorf(filefleet.EINVALID, "the target path is required: a file path inside the target root")
+	}
+	if err := storage.CheckNameLengths(target.Prefix); err != nil {
+		return err
+	}
+	if err := storage.NotInTrash(target.Prefix); err != nil {
+		return err
 	}
 	e, err := s.stat(ctx, target)
 	switch {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
@@ -183,7 +184,9 @@ func (s *Service) prepareOrganize(ctx context.Context, nj store.NewJob, p Submit
 	}
 	if len(p.Organize) > 0 {
 		var req organize.Request
-		if err := json.Unmarshal(p.Organize, &req); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(p.Organize))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
 			return nj, filefleet.Errorf(filefleet.EINVALID, "organize: %v", err)
 		}
 		req.Root, req.Path = params.Scopes[0].Root, params.Scopes[0].Prefix

@@ -40,8 +40,8 @@ type ParaConfig struct {
 
 // validate fills in the defaults, lower-cases the keywords and checks them.
 func (c *ParaConfig) validate() error {
-	if c.ArchiveAfterDays < 0 {
-		return filefleet.Errorf(filefleet.EINVALID, "para.archive_after_days must not be negative, got %d", c.ArchiveAfterDays)
+	if msg := checkDays(c.ArchiveAfterDays); msg != "" {
+		return filefleet.Errorf(filefleet.EINVALID, "para.archive_after_days %s", msg)
 	}
 	c.ArchiveAfterDays = cmp.Or(c.ArchiveAfterDays, ArchiveAfterDaysDefault)
 	for _, kw := range []struct {

@@ -65,6 +65,9 @@ func (r *Request) Validate() error {
 	} else if r.TargetPath, err = storage.CleanPath(strings.TrimPrefix(r.TargetPath, "/")); err != nil {
 		return filefleet.Errorf(filefleet.EINVALID, "target_path: %s", filefleet.ErrorMessage(err))
 	}
+	if err := storage.NotInTrash(r.TargetPath); err != nil {
+		return filefleet.Errorf(filefleet.EINVALID, "target_path: %s", filefleet.ErrorMessage(err))
+	}
 	r.TargetRoot = cmp.Or(r.TargetRoot, r.Root)
 	return r.Params.Validate()
 }
@@ -131,6 +134,10 @@ func Preview(ctx context.Context, q sqlx.ExtContext, jobID *string, req Request)
 	sum := Summary{Files: len(files), Moves: len(moves), InPlace: len(files) - len(moves), Destinations: map[string]int{}}
 	items := make([]store.PlanItem, len(moves))
 	for i, m := range moves {
+		if storage.NotInTrash(m.Dst) != nil {
+			return nil, Summary{}, filefleet.Errorf(filefleet.EINVALID,
+				"the plan moves %s to %s, inside the trash folder %s/; choose a destination outside it", m.File.Path, m.Dst, filefleet.TrashDir)
+		}
 		f := byID[m.File.ID]
 		rel := strings.TrimPrefix(strings.TrimPrefix(f.Path, req.Path), "/")
 		if want, ok := req.Params.Destination(rel, m.File, now); ok && path.Join(req.TargetPath, want) != m.Dst {

@@ -152,10 +152,10 @@ func (r *Rule) validate(field string) error {
 	} else if r.MinSize != nil && r.MaxSize != nil && *r.MinSize > *r.MaxSize {
 		return bad("min_size", "%d is greater than max_size %d", *r.MinSize, *r.MaxSize)
 	}
-	if r.OlderThanDays < 0 {
-		return bad("older_than_days", "must not be negative, got %d", r.OlderThanDays)
-	} else if r.NewerThanDays < 0 {
-		return bad("newer_than_days", "must not be negative, got %d", r.NewerThanDays)
+	if msg := checkDays(r.OlderThanDays); msg != "" {
+		return bad("older_than_days", "%s", msg)
+	} else if msg := checkDays(r.NewerThanDays); msg != "" {
+		return bad("newer_than_days", "%s", msg)
 	} else if r.OlderThanDays > 0 && r.NewerThanDays > 0 && r.NewerThanDays <= r.OlderThanDays {
 		return bad("newer_than_days", "%d with older_than_days %d never matches (newer_than_days must be the larger)",
 			r.NewerThanDays, r.OlderThanDays)
@@ -294,5 +294,17 @@ func (r *Rule) expand(rel string, f File) (string, bool) {
 	return out, true
 }
 
-// days returns n days as a duration.
+// DaysMax bounds the day counts of rules and para (100 years); a time.Duration holds about
+// 106,000 days, so larger counts would wrap around.
+const DaysMax = 36500
+
+// days returns n days (at most DaysMax) as a duration.
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// checkDays returns an error message when n is not a day count from 0 to DaysMax, else "".
+func checkDays(n int) string {
+	if n < 0 || n > DaysMax {
+		return fmt.Sprintf("must be from 0 to %d days (100 years), got %d", DaysMax, n)
+	}
+	return ""
+}

@@ -54,6 +54,9 @@ func TestValidateErrors(t *testing.T) {
 		{"nul", rules(rule("a\x00/{name}")), []string{"rules[1].destination", "NUL"}},
 		{"names no file", rules(rule("{dir}{ext}")), []string{"rules[1].destination", "no file"}},
 		{"only dots", rules(rule(".")), []string{"rules[1].destination", "no file"}},
+		{"huge older", rules(organize.Rule{OlderThanDays: 200000, Destination: "x/"}), []string{"rules[1].older_than_days", "36500"}},
+		{"huge newer", rules(organize.Rule{NewerThanDays: 200000, Destination: "x/"}), []string{"rules[1].newer_than_days", "36500"}},
+		{"para huge age", organize.Params{Methodology: organize.Para, Para: &organize.ParaConfig{ArchiveAfterDays: 200000}}, []string{"para.archive_after_days", "36500"}},
 		{"para negative age", organize.Params{Methodology: organize.Para, Para: &organize.ParaConfig{ArchiveAfterDays: -1}}, []string{"para.archive_after_days"}},
 		{"para empty keyword", organize.Params{Methodology: organize.Para, Para: &organize.ParaConfig{AreaKeywords: []string{"gym", " "}}}, []string{"para.area_keywords[1]"}},
 	}

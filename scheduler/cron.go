@@ -29,12 +29,16 @@ func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
 	return sched, loc, nil
 }
 
-// Next returns the first tick of s after t, or nil if s is invalid.
+// Next returns the first tick of s after t, or nil if s is invalid or never fires.
 func Next(s *filefleet.Schedule, t time.Time) *time.Time {
 	sched, loc, err := Parse(s.Cron, s.Timezone)
 	if err != nil {
 		return nil
 	}
-	next := sched.Next(t.In(loc)).UTC()
+	next := sched.Next(t.In(loc))
+	if next.IsZero() {
+		return nil
+	}
+	next = next.UTC()
 	return &next
 }

@@ -178,17 +178,28 @@ func (s *Scheduler) reload(ctx context.Context, now time.Time) {
 			s.log.Warn("schedule skipped", "schedule", sc.Name, "err", err)
 			continue
 		}
-		entries[sc.ID] = &entry{s: sc, sched: sched, loc: loc, params: p, next: sched.Next(now.In(loc))}
+		e := &entry{s: sc, sched: sched, loc: loc, params: p}
+		s.advance(e, now.In(loc))
+		entries[sc.ID] = e
 	}
 	s.entries = entries
+}
+
+// advance sets e's next tick to the first after t; a schedule that never fires again gets a
+// zero next tick, which fire skips, and one warning.
+func (s *Scheduler) advance(e *entry, t time.Time) {
+	e.next = e.sched.Next(t)
+	if e.next.IsZero() {
+		s.log.Warn("schedule skipped: its cron spec never fires", "schedule", e.s.Name, "cron", e.s.Cron)
+	}
 }
 
 // fire submits the job of every tick that is due.
 func (s *Scheduler) fire(ctx context.Context, now time.Time) {
 	for _, e := range s.entries {
-		for !e.next.After(now) {
+		for !e.next.IsZero() && !e.next.After(now) {
 			tick := e.next
-			e.next = e.sched.Next(tick)
+			s.advance(e, tick)
 			if now.Sub(tick) > s.cfg.LateLimit {
 				s.log.Warn("schedule tick missed", "schedule", e.s.Name, "tick", tick)
 				continue

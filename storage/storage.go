@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/filefleet/filefleet"
 )
@@ -32,8 +33,8 @@ func (e Entry) Name() string { return path.Base(e.Path) }
 type Backend interface {
 	// List returns up to limit entries of directory dir (one level, not recursive), in
 	// ascending byte order of name where a directory compares as name+"/" (S3 key order),
-	// starting after cursor ("" starts at the beginning).
-	// next is the cursor of the following page, "" when there is none.
+	// starting after cursor ("" starts at the beginning). Names that are not UTF-8 are left
+	// out: no path can name them. next is the cursor of the following page, "" when there is none.
 	List(ctx context.Context, dir, cursor string, limit int) (entries []Entry, next string, err error)
 	// Stat returns the entry at p.
 	Stat(ctx context.Context, p string) (Entry, error)
@@ -54,10 +55,14 @@ type Backend interface {
 
 // CleanPath normalizes a user-supplied path inside a root: it returns the slash-separated
 // relative path without a leading or trailing slash ("" for the root itself). It rejects
-// absolute paths, ".." elements, backslashes and NUL bytes with EINVALID.
+// absolute paths, ".." elements, backslashes, NUL bytes and text that is not UTF-8 (which the
+// catalog cannot hold) with EINVALID.
 func CleanPath(p string) (string, error) {
 	if strings.ContainsRune(p, 0) {
 		return "", filefleet.Errorf(filefleet.EINVALID, "path contains a NUL byte")
+	}
+	if !utf8.ValidString(p) {
+		return "", filefleet.Errorf(filefleet.EINVALID, "path %q is not valid UTF-8; name files in UTF-8", p)
 	}
 	if strings.Contains(p, `\`) {
 		return "", filefleet.Errorf(filefleet.EINVALID, "path %q contains a backslash; use forward slashes", p)
@@ -72,6 +77,31 @@ func CleanPath(p string) (string, error) {
 	}
 	c := path.Clean("/" + p)[1:]
 	return c, nil
+}
+
+// NameMax is the longest file or directory name, in bytes, that common file systems take
+// (ext4, XFS; NTFS counts 255 UTF-16 units).
+const NameMax = 255
+
+// CheckNameLengths returns EINVALID when a name in the clean path p is longer than NameMax.
+func CheckNameLengths(p string) error {
+	for _, el := range strings.Split(p, "/") {
+		if len(el) > NameMax {
+			return filefleet.Errorf(filefleet.EINVALID,
+				"%q is too long: a file or directory name holds at most %d bytes; use shorter names", p, NameMax)
+		}
+	}
+	return nil
+}
+
+// NotInTrash returns EINVALID when the clean path p is filefleet.TrashDir or inside it: only
+// deletions and plans move files there, and anything else there would get in their way.
+func NotInTrash(p string) error {
+	if p == filefleet.TrashDir || strings.HasPrefix(p, filefleet.TrashDir+"/") {
+		return filefleet.Errorf(filefleet.EINVALID,
+			"%q is inside the trash folder %s/, which filefleet keeps for deleted files; write somewhere else", p, filefleet.TrashDir)
+	}
+	return nil
 }
 
 // CleanFilePath is CleanPath for a step the root directory cannot take; step names it in

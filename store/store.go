@@ -160,7 +160,8 @@ func Ping(ctx context.Context, db *sqlx.DB) error {
 }
 
 // translate turns driver errors into coded errors: unreachable database → EUNAVAILABLE,
-// unique violations → ECONFLICT; others are wrapped with op.
+// unique violations → ECONFLICT, text PostgreSQL cannot store (NUL, not UTF-8) → EINVALID;
+// others are wrapped with op.
 func translate(err error, op string) error {
 	if err == nil {
 		return nil
@@ -177,6 +178,9 @@ func translate(err error, op string) error {
 		switch {
 		case pqErr.Code == "23505":
 			return filefleet.WrapError(filefleet.ECONFLICT, err, "%s: already exists", op)
+		case pqErr.Code == "22021", pqErr.Code == "22P05": // invalid byte sequence, untranslatable character
+			return filefleet.WrapError(filefleet.EINVALID, err,
+				"%s: a text value holds a NUL byte or is not valid UTF-8; send UTF-8 text without NUL characters", op)
 		case pqErr.Code.Class() == "08", pqErr.Code.Class() == "57": // connection, shutdown
 			return unavailable(err)
 		}

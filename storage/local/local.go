@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/storage"
@@ -44,7 +45,7 @@ func New(dir string) (*Backend, error) {
 	} else if errors.Is(err, fs.ErrPermission) {
 		return nil, filefleet.WrapError(filefleet.EFORBIDDEN, err, "permission denied on directory %q", dir)
 	} else if err != nil {
-		return nil, fmt.Errorf("stat %q: %w", dir, err)
+		return nil, mapErr(err, dir)
 	}
 	if !fi.IsDir() {
 		return nil, filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
@@ -62,7 +63,8 @@ func (b *Backend) Dir() string { return b.dir }
 // List implements storage.Backend. Entries sort by name, a directory's name compared as if
 // it ended in "/" (the order S3 lists keys in); the cursor is the last returned name, with
 // a trailing "/" for a directory. Symlinks are followed when their target is inside the
-// root and skipped otherwise, as are temporary files and special files.
+// root and skipped otherwise, as are temporary files, special files and names that are not
+// UTF-8.
 func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]storage.Entry, string, error) {
 	dir, err := storage.CleanPath(dir)
 	if err != nil {
@@ -91,8 +93,8 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 	items := make([]item, 0, len(des))
 	for _, de := range des {
 		name := de.Name()
-		if strings.HasPrefix(name, TempPrefix) {
-			continue
+		if strings.HasPrefix(name, TempPrefix) || !utf8.ValidString(name) {
+			continue // temporary, or a name no path (nor the catalog) can hold
 		}
 		it := item{key: name, de: de}
 		isDir := de.IsDir()
@@ -396,6 +398,9 @@ func mapErr(err error, p string) error {
 		return filefleet.WrapError(filefleet.EFORBIDDEN, err, "permission denied on %q", p)
 	case errors.Is(err, syscall.ELOOP):
 		return filefleet.WrapError(filefleet.EINVALID, err, "%q has too many levels of symlinks", p)
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return filefleet.WrapError(filefleet.EINVALID, err,
+			"%q is too long: a file or directory name holds at most %d bytes, a path 4096; use shorter names", p, storage.NameMax)
 	}
 	return fmt.Errorf("local %q: %w", p, err)
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	smb2 "github.com/cloudsoda/go-smb2"
 
@@ -226,8 +227,8 @@ func (b *Backend) Statfs(ctx context.Context) (total, free uint64, err error) {
 // List implements storage.Backend. Entries sort by name, a directory's name compared as if
 // it ended in "/" (the order S3 lists keys in); the cursor is the last returned name, with
 // a trailing "/" for a directory. Symlinks the server reports as such are followed, and
-// skipped when that fails; temporary files and Windows' protected system files (hidden
-// and system) are skipped. Each call reads the whole directory.
+// skipped when that fails; temporary files, names that are not UTF-8 and Windows' protected
+// system files (hidden and system) are skipped. Each call reads the whole directory.
 func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]storage.Entry, string, error) {
 	dir, err := storage.CleanPath(dir)
 	if err != nil {
@@ -268,7 +269,7 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 			}
 			name := fi.Name()
 			if strings.HasPrefix(name, TempPrefix) || name == "" || name == "." || name == ".." ||
-				strings.Contains(name, "/") {
+				strings.Contains(name, "/") || !utf8.ValidString(name) {
 				continue
 			}
 			st := fileStat(fi)
