@@ -56,6 +56,9 @@ type Config struct {
 	// Redis lets the monitoring dashboard open Redis clients of its own (it closes them when
 	// it stops); nil: no dashboard.
 	Redis asynq.RedisConnOpt
+	// LocalDirs are the directories local roots must lie in (symlinks resolved); none: any
+	// directory the server can read, which lets whoever may manage roots read it all.
+	LocalDirs []string
 }
 
 // API is the HTTP server.

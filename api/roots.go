@@ -88,6 +88,9 @@ func (a *API) createRoot(c *gin.Context) {
 		return
 	}
 	root, err := req.root()
+	if err == nil && root.Kind == filefleet.RootKindLocal {
+		err = allowedLocalDir(root.Path, a.cfg.LocalDirs)
+	}
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -250,4 +253,26 @@ func (a *API) deleteRoot(c *gin.Context) {
 		return
 	}
 	ok(c, http.StatusOK, gin.H{"deleted": c.Param("name")}, nil)
+}
+
+// allowedLocalDir returns EFORBIDDEN unless dir (symlinks resolved) lies in one of allowed;
+// none allowed means any.
+func allowedLocalDir(dir string, allowed []string) error {
+	if len(allowed) == 0 {
+		return nil
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		real = dir // a directory that does not exist yet: verify (or the worker) says so
+	}
+	for _, a := range allowed {
+		if ra, err := filepath.EvalSymlinks(a); err == nil {
+			a = ra
+		}
+		if rel, err := filepath.Rel(a, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return nil
+		}
+	}
+	return filefleet.Errorf(filefleet.EFORBIDDEN, "local roots must lie in %s (FILEFLEET_LOCAL_ROOT_DIRS); %q does not",
+		strings.Join(allowed, ", "), dir)
 }

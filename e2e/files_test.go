@@ -63,3 +63,27 @@ func TestDeleteFile(t *testing.T) {
 	require.NoError(t, s.DB.Select(&states, `SELECT state FROM file_deletions ORDER BY id`))
 	require.Equal(t, []string{"done", "done"}, states, "both deletions journaled")
 }
+
+// TestLocalRootDirs limits local roots to one directory: roots in it are created, a root
+// outside it, or reached through a symlink that leaves it, is refused with 403.
+func TestLocalRootDirs(t *testing.T) {
+	allowed := t.TempDir()
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true, LocalDirs: []string{allowed}})
+	require.NoError(t, os.Mkdir(filepath.Join(allowed, "media"), 0o755))
+	require.NoError(t, os.Symlink("/etc", filepath.Join(allowed, "escape")))
+	for path, want := range map[string]int{
+		allowed:                             http.StatusCreated,
+		filepath.Join(allowed, "media"):     http.StatusCreated,
+		"/etc":                              http.StatusForbidden,
+		filepath.Join(allowed, "escape"):    http.StatusForbidden,
+		filepath.Join(allowed, "..", "etc"): http.StatusForbidden,
+		t.TempDir():                         http.StatusForbidden,
+	} {
+		r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": testenv.RandomName("r"), "kind": "local", "path": path})
+		require.Equal(t, want, r.Status, "%s: %s", path, r.Raw)
+		if want == http.StatusForbidden {
+			require.Equal(t, "FORBIDDEN", r.Error.Code)
+			require.Contains(t, r.Error.Message, "FILEFLEET_LOCAL_ROOT_DIRS")
+		}
+	}
+}

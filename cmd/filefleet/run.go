@@ -72,6 +72,7 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_ADMIN_USERNAME    that admin's name (default admin)
   FILEFLEET_RATE_LIMIT_API, FILEFLEET_RATE_LIMIT_SUBMIT, FILEFLEET_RATE_LIMIT_AUTH
                               requests a minute per key or user (auth: per address); defaults 3000, 600, 10; 0 is off
+  FILEFLEET_LOCAL_ROOT_DIRS   comma list of directories local roots must lie in (default: any directory)
   FILEFLEET_CORS_ORIGINS      comma list of origins browsers may call the API from ("*": any)
 ` + cliUsage
 
@@ -198,10 +199,10 @@ func rateLimits() map[string]int {
 	return limits
 }
 
-// corsOrigins reads FILEFLEET_CORS_ORIGINS.
-func corsOrigins() []string {
+// listEnv reads a comma-separated list from environment variable name.
+func listEnv(name string) []string {
 	var out []string
-	for _, o := range strings.Split(os.Getenv("FILEFLEET_CORS_ORIGINS"), ",") {
+	for _, o := range strings.Split(os.Getenv(name), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			out = append(out, o)
 		}
@@ -246,7 +247,7 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 			return err
 		}
 		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, Redis: ropt, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN"),
-			RateLimits: rateLimits(), CORSOrigins: corsOrigins(),
+			RateLimits: rateLimits(), CORSOrigins: listEnv("FILEFLEET_CORS_ORIGINS"), LocalDirs: listEnv("FILEFLEET_LOCAL_ROOT_DIRS"),
 			DownloadMaxBytes: int64(envInt("FILEFLEET_DOWNLOAD_MAX_BYTES", api.DownloadMaxBytesDefault))})
 		services = append(services, a)
 	}
