@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"testing"
 	"time"
@@ -53,4 +55,62 @@ func TestOrganizeCaseOnlyRename(t *testing.T) {
 			require.Equal(t, data, d.read(t, root+"/"+dir+"/Projects/plan.txt"), "%s %s: whole under its new name", root, dir)
 		}
 	}
+}
+
+// TestOrganizeConcurrentPlansOneDestination makes two plans that move different files from
+// two local directories to the same free names on MinIO (both planned before either ran), and
+// executes them at once. Every file must arrive, one of each pair under a " (1)" name; none
+// may replace another.
+func TestOrganizeConcurrentPlansOneDestination(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	d := newDedupeRoots(t, s)
+	const files = 40
+	want := map[string]int{} // content → copies expected
+	var plans []string
+	for _, dir := range []string{"one", "two"} {
+		for i := range files {
+			data := randomBytes(20<<10 + i)
+			want[string(data)]++
+			d.put(t, fmt.Sprintf("disk/%s/f%02d.txt", dir, i), data)
+		}
+		r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"root": "disk", "path": dir,
+			"methodology": "by_extension", "target_root": "s3", "target_path": "sorted"})
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+		var scan filefleet.Job
+		r.Decode(t, &scan)
+		scan = waitJob(t, s, scan.ID, time.Minute)
+		require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
+		var res organize.ScanResult
+		require.NoError(t, json.Unmarshal(scan.Result, &res))
+		plans = append(plans, res.PlanID)
+	}
+	for _, p := range plans {
+		require.Equal(t, "sorted/txt/f00.txt", getOrganizePlan(t, s, p).Items[0].DstPath, "both plans aim at the same names")
+	}
+	done := make(chan filefleet.Job, len(plans))
+	for _, p := range plans {
+		go func() {
+			r := s.Do(t, http.MethodPost, "/api/v1/organize/execute", map[string]any{"plan_id": p})
+			var started struct {
+				Job filefleet.Job `json:"job"`
+			}
+			if r.Status == http.StatusAccepted {
+				r.Decode(t, &started)
+			}
+			done <- started.Job
+		}()
+	}
+	for range plans {
+		j := <-done
+		require.NotEmpty(t, j.ID, "both executes are accepted")
+		require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, j.ID, 2*time.Minute).Status)
+	}
+	got := map[string]int{}
+	for _, data := range treeUnder(t, d.s3, "sorted") {
+		got[string(data)]++
+	}
+	require.Len(t, treeUnder(t, d.s3, "sorted"), 2*files, "every file arrived under its own name")
+	require.True(t, maps.Equal(want, got), "each file's content arrived exactly once")
+	require.Empty(t, treeUnder(t, d.fs, "one"), "the originals are gone")
+	require.Empty(t, treeUnder(t, d.fs, "two"))
 }

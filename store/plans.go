@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -181,22 +182,38 @@ func PlanCounts(ctx context.Context, q sqlx.QueryerContext, planID string) (map[
 	return m, translate(err, "plan counts")
 }
 
-// contentLockSpace is the first key of the advisory locks LockContent takes.
-const contentLockSpace = 0x66660001
+// First keys of the advisory locks LockContent and LockPath take.
+const (
+	contentLockSpace = 0x66660001
+	pathLockSpace    = 0x66660002
+)
 
 // LockContent waits for an advisory lock on the contents of one size and returns its
 // release. Dedupe execute holds it while it carries out a group, so two plans over the same
 // files (two previews of one scan, keeping different copies) take turns: the second finds
-// the first's removals instead of racing it and removing every copy. The lock lives in a
-// transaction of its own, so a crash or a lost connection releases it.
+// the first's removals instead of racing it and removing every copy.
 func LockContent(ctx context.Context, db *sqlx.DB, size int64) (release func(), err error) {
+	return advisoryLock(ctx, db, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, contentLockSpace, size)
+}
+
+// LockPath waits for an advisory lock on path p of root rootID and returns its release.
+// Organize holds it while it copies a file to p across roots, so two moves to one free name
+// take turns and the second finds the name taken.
+func LockPath(ctx context.Context, db *sqlx.DB, rootID int64, p string) (release func(), err error) {
+	return advisoryLock(ctx, db, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, pathLockSpace,
+		fmt.Sprintf("%d:%s", rootID, p))
+}
+
+// advisoryLock takes a lock with query in a transaction of its own, so that a crash or a
+// lost connection releases it; release ends the transaction.
+func advisoryLock(ctx context.Context, db *sqlx.DB, query string, args ...any) (release func(), err error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, translate(err, "begin")
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, contentLockSpace, size); err != nil {
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 		tx.Rollback()
-		return nil, translate(err, "lock content")
+		return nil, translate(err, "advisory lock")
 	}
 	return func() { tx.Rollback() }, nil
 }

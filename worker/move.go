@@ -106,7 +106,7 @@ func (w *Worker) moveItem(ctx context.Context, planID string, it store.PlanItem)
 		if err := store.JournalMove(ctx, w.db, planID, it.Seq, filefleet.ItemInProgress, target, ""); err != nil {
 			return false, err
 		}
-		err := m.transfer(ctx, it.Path, target, it.Size, false)
+		err := w.transferLocked(ctx, m, it.Path, target, it.Size, false)
 		if filefleet.ErrorCode(err) == filefleet.ECONFLICT {
 			continue // taken: try the next suffix
 		}
@@ -195,7 +195,7 @@ func (w *Worker) unmoveItem(ctx context.Context, planID string, it store.PlanIte
 	if err != nil {
 		return false, err
 	}
-	err = m.transfer(ctx, it.DstPath, it.Path, st.Size, true)
+	err = w.transferLocked(ctx, m, it.DstPath, it.Path, st.Size, true)
 	if filefleet.ErrorCode(err) == filefleet.ECONFLICT || errors.Is(err, hashing.ErrChanged) {
 		return false, store.JournalMove(ctx, w.db, planID, it.Seq, it.State, it.DstPath,
 			"could not move back ("+filefleet.ErrorMessage(err)+"); left at the destination")
@@ -251,6 +251,24 @@ func (m move) transfer(ctx context.Context, from, to string, size int64, back bo
 		return err
 	}
 	return fromB.Remove(ctx, from)
+}
+
+// transferLocked is m.transfer holding a lock on path to when the move copies across roots:
+// there the check that to is free and the copy are apart, and two plans moving different
+// files to one free name would both find it free; the second copy would replace the first
+// after its original was removed.
+func (w *Worker) transferLocked(ctx context.Context, m move, from, to string, size int64, back bool) error {
+	if toRoot := *m.it.DstRootID; m.it.RootID != toRoot {
+		if back {
+			toRoot = m.it.RootID
+		}
+		release, err := store.LockPath(ctx, w.db, toRoot, to)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	return m.transfer(ctx, from, to, size, back)
 }
 
 // sameContent reports whether the files at both ends have size bytes and one BLAKE3.
