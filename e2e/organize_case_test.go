@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -58,23 +59,31 @@ func TestOrganizeCaseOnlyRename(t *testing.T) {
 }
 
 // TestOrganizeConcurrentPlansOneDestination makes two plans that move different files from
-// two local directories to the same free names on MinIO (both planned before either ran), and
-// executes them at once. Every file must arrive, one of each pair under a " (1)" name; none
-// may replace another.
+// two directories to the same free names on MinIO (both planned before either ran), and
+// executes them at once: from a local root (copies across roots) and from the MinIO root
+// itself (S3 renames are copies too). Every file must arrive, one of each pair under a
+// " (1)" name; none may replace another.
 func TestOrganizeConcurrentPlansOneDestination(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	d := newDedupeRoots(t, s)
+	for _, from := range []string{"disk", "s3"} {
+		t.Run(from, func(t *testing.T) { concurrentPlansOneDestination(t, s, d, from) })
+	}
+}
+
+func concurrentPlansOneDestination(t *testing.T, s *testenv.Stack, d *dedupeRoots, from string) {
 	const files = 40
+	sorted := "sorted-from-" + from
 	want := map[string]int{} // content → copies expected
 	var plans []string
-	for _, dir := range []string{"one", "two"} {
+	for _, dir := range []string{from + "-one", from + "-two"} {
 		for i := range files {
 			data := randomBytes(20<<10 + i)
 			want[string(data)]++
-			d.put(t, fmt.Sprintf("disk/%s/f%02d.txt", dir, i), data)
+			d.put(t, fmt.Sprintf("%s/%s/f%02d.txt", from, dir, i), data)
 		}
-		r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"root": "disk", "path": dir,
-			"methodology": "by_extension", "target_root": "s3", "target_path": "sorted"})
+		r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"root": from, "path": dir,
+			"methodology": "by_extension", "target_root": "s3", "target_path": sorted})
 		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
 		var scan filefleet.Job
 		r.Decode(t, &scan)
@@ -85,7 +94,7 @@ func TestOrganizeConcurrentPlansOneDestination(t *testing.T) {
 		plans = append(plans, res.PlanID)
 	}
 	for _, p := range plans {
-		require.Equal(t, "sorted/txt/f00.txt", getOrganizePlan(t, s, p).Items[0].DstPath, "both plans aim at the same names")
+		require.Equal(t, sorted+"/txt/f00.txt", getOrganizePlan(t, s, p).Items[0].DstPath, "both plans aim at the same names")
 	}
 	done := make(chan filefleet.Job, len(plans))
 	for _, p := range plans {
@@ -105,12 +114,19 @@ func TestOrganizeConcurrentPlansOneDestination(t *testing.T) {
 		require.NotEmpty(t, j.ID, "both executes are accepted")
 		require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, j.ID, 2*time.Minute).Status)
 	}
+	arrived := treeUnder(t, d.s3, sorted)
 	got := map[string]int{}
-	for _, data := range treeUnder(t, d.s3, "sorted") {
+	for _, data := range arrived {
 		got[string(data)]++
 	}
-	require.Len(t, treeUnder(t, d.s3, "sorted"), 2*files, "every file arrived under its own name")
+	require.Len(t, arrived, 2*files, "every file arrived under its own name")
 	require.True(t, maps.Equal(want, got), "each file's content arrived exactly once")
-	require.Empty(t, treeUnder(t, d.fs, "one"), "the originals are gone")
-	require.Empty(t, treeUnder(t, d.fs, "two"))
+	for _, dir := range []string{from + "-one", from + "-two"} {
+		_, _, err := d.byName[from].List(context.Background(), dir, "", 10)
+		if err == nil { // a local directory stays, empty; S3 has no empty directories
+			require.Empty(t, treeUnder(t, d.byName[from], dir), "the originals are gone")
+		} else {
+			require.Equal(t, filefleet.ENOTFOUND, filefleet.ErrorCode(err), "%v", err)
+		}
+	}
 }

@@ -53,6 +53,19 @@ type Backend interface {
 	Close() error
 }
 
+// CopyRenamer is a Backend whose Rename copies and then deletes (S3): its check that the
+// destination is free and the copy are apart, so callers that race for one name must
+// serialize.
+type CopyRenamer interface {
+	RenamesByCopy() bool
+}
+
+// RenamesByCopy reports whether b's Rename copies and then deletes.
+func RenamesByCopy(b Backend) bool {
+	c, ok := b.(CopyRenamer)
+	return ok && c.RenamesByCopy()
+}
+
 // CleanPath normalizes a user-supplied path inside a root: it returns the slash-separated
 // relative path without a leading or trailing slash ("" for the root itself). It rejects
 // absolute paths, ".." elements, backslashes, NUL bytes and text that is not UTF-8 (which the

@@ -253,12 +253,12 @@ func (m move) transfer(ctx context.Context, from, to string, size int64, back bo
 	return fromB.Remove(ctx, from)
 }
 
-// transferLocked is m.transfer holding a lock on path to when the move copies across roots:
-// there the check that to is free and the copy are apart, and two plans moving different
-// files to one free name would both find it free; the second copy would replace the first
-// after its original was removed.
+// transferLocked is m.transfer holding a lock on path to when the move copies (across roots,
+// or within S3): there the check that to is free and the copy are apart, and two plans moving
+// different files to one free name would both find it free; the second copy would replace
+// the first after its original was removed.
 func (w *Worker) transferLocked(ctx context.Context, m move, from, to string, size int64, back bool) error {
-	if toRoot := *m.it.DstRootID; m.it.RootID != toRoot {
+	if toRoot := *m.it.DstRootID; m.it.RootID != toRoot || storage.RenamesByCopy(m.dst) {
 		if back {
 			toRoot = m.it.RootID
 		}

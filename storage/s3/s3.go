@@ -324,6 +324,9 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 	return nil
 }
 
+// RenamesByCopy says that Rename is a copy and a delete, not one step (storage.CopyRenamer).
+func (b *Backend) RenamesByCopy() bool { return true }
+
 // Copy implements storage.Backend with a server-side copy (ComposeObject, which switches
 // to a multipart copy above 5 GiB).
 func (b *Backend) Copy(ctx context.Context, src, dst string) error {
