@@ -130,3 +130,34 @@ func concurrentPlansOneDestination(t *testing.T, s *testenv.Stack, d *dedupeRoot
 		}
 	}
 }
+
+// TestOrganizeRecoveryLeavesStrangersAlone: an item journaled in progress whose original is
+// gone while a file of another size sits at its destination is not recorded as moved, so an
+// undo never carries that file to the original path.
+func TestOrganizeRecoveryLeavesStrangersAlone(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	d := newDedupeRoots(t, s)
+	d.put(t, "disk/strays/a.txt", randomBytes(1000))
+	r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"root": "disk", "path": "strays",
+		"methodology": "by_extension"})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var scan filefleet.Job
+	r.Decode(t, &scan)
+	scan = waitJob(t, s, scan.ID, time.Minute)
+	var res organize.ScanResult
+	require.NoError(t, json.Unmarshal(scan.Result, &res))
+	plan := getOrganizePlan(t, s, res.PlanID)
+	require.Len(t, plan.Items, 1)
+	dst := plan.Items[0].DstPath
+	_, err := s.DB.Exec(`UPDATE plan_items SET state = 'in_progress' WHERE plan_id = $1`, res.PlanID)
+	require.NoError(t, err)
+	require.NoError(t, d.fs.Remove(context.Background(), "strays/a.txt"))
+	stranger := []byte("someone else's file")
+	d.put(t, "disk/"+dst, stranger)
+
+	runPlanJob(t, s, "/api/v1/organize/execute", map[string]any{"plan_id": res.PlanID})
+	plan = getOrganizePlan(t, s, res.PlanID)
+	require.Equal(t, filefleet.ItemSkipped, plan.Items[0].State, "not recorded as moved")
+	require.Contains(t, plan.Items[0].Message, "gone")
+	require.Equal(t, stranger, d.read(t, "disk/"+dst), "the stranger's file is untouched")
+}

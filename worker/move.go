@@ -132,6 +132,13 @@ func (w *Worker) recoverMove(ctx context.Context, planID string, m move) (bool, 
 	}
 	switch {
 	case !srcThere && dstThere:
+		// The move went through, unless the original vanished and a file of another size
+		// is at the destination: that file is not ours to record (or to move back later).
+		if st, err := m.dst.Stat(ctx, it.DstPath); err != nil {
+			return false, err
+		} else if st.Size != it.Size {
+			return false, nil // moveItem finds the original gone and skips the item
+		}
 		return true, w.moved(ctx, planID, m, it.Path, it.DstPath, false)
 	case !srcThere && !dstThere:
 		return false, store.JournalMove(ctx, w.db, planID, it.Seq, filefleet.ItemSkipped, it.DstPath, "file vanished while being moved")
