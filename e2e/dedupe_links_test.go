@@ -120,43 +120,12 @@ func TestDedupeLinkedPaths(t *testing.T) {
 // ends with exactly one copy at its place and the other in a trash, never none.
 func TestDedupeConflictingPlans(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
-	dir := t.TempDir()
 	const groups = 60
-	old := time.Now().Add(-time.Hour)
-	for i := range groups {
-		data := randomBytes(8<<10 + i)
-		for _, name := range []string{"old", "new"} {
-			p := filepath.Join(dir, name, fmtIndex(i))
-			require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-			require.NoError(t, os.WriteFile(p, data, 0o644))
-		}
-		require.NoError(t, os.Chtimes(filepath.Join(dir, "old", fmtIndex(i)), old, old))
-	}
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
-	job, found := dedupeScanJob(t, s, "disk")
-	require.Len(t, found, groups)
+	dir, job := dedupeTree(t, s, groups)
 	keepOld := previewPlan(t, s, job.ID, map[string]any{"keep": "oldest"})
 	keepNew := previewPlan(t, s, job.ID, map[string]any{"keep": "newest"})
 
-	execs := make(chan filefleet.Job, 2)
-	for _, plan := range []string{keepOld.PlanID, keepNew.PlanID} {
-		go func() {
-			r := s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan})
-			var started struct {
-				Job filefleet.Job `json:"job"`
-			}
-			if r.Status == http.StatusAccepted {
-				r.Decode(t, &started)
-			}
-			execs <- started.Job
-		}()
-	}
-	for range 2 {
-		j := <-execs
-		require.NotEmpty(t, j.ID, "both executes are accepted")
-		require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, j.ID, 2*time.Minute).Status)
-	}
+	runPlanJobsAtOnce(t, s, "/api/v1/dedupe/execute", keepOld.PlanID, keepNew.PlanID)
 	for i := range groups {
 		present := 0
 		for _, name := range []string{"old", "new"} {

@@ -30,15 +30,7 @@ func TestOrganizeCaseOnlyRename(t *testing.T) {
 			data := randomBytes(3000)
 			d.put(t, root+"/"+dir+"/projects/plan.txt", data)
 
-			r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"path": "/" + root + "/" + dir,
-				"methodology": organize.Para})
-			require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
-			var scan filefleet.Job
-			r.Decode(t, &scan)
-			scan = waitJob(t, s, scan.ID, time.Minute)
-			require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
-			var res organize.ScanResult
-			require.NoError(t, json.Unmarshal(scan.Result, &res))
+			res := organizeScan(t, s, map[string]any{"path": "/" + root + "/" + dir, "methodology": organize.Para})
 			plan := getOrganizePlan(t, s, res.PlanID)
 			require.Len(t, plan.Items, 1)
 			require.Equal(t, dir+"/Projects/plan.txt", plan.Items[0].DstPath)
@@ -82,38 +74,14 @@ func concurrentPlansOneDestination(t *testing.T, s *testenv.Stack, d *dedupeRoot
 			want[string(data)]++
 			d.put(t, fmt.Sprintf("%s/%s/f%02d.txt", from, dir, i), data)
 		}
-		r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"root": from, "path": dir,
-			"methodology": "by_extension", "target_root": "s3", "target_path": sorted})
-		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
-		var scan filefleet.Job
-		r.Decode(t, &scan)
-		scan = waitJob(t, s, scan.ID, time.Minute)
-		require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
-		var res organize.ScanResult
-		require.NoError(t, json.Unmarshal(scan.Result, &res))
+		res := organizeScan(t, s, map[string]any{"root": from, "path": dir, "methodology": "by_extension",
+			"target_root": "s3", "target_path": sorted})
 		plans = append(plans, res.PlanID)
 	}
 	for _, p := range plans {
 		require.Equal(t, sorted+"/txt/f00.txt", getOrganizePlan(t, s, p).Items[0].DstPath, "both plans aim at the same names")
 	}
-	done := make(chan filefleet.Job, len(plans))
-	for _, p := range plans {
-		go func() {
-			r := s.Do(t, http.MethodPost, "/api/v1/organize/execute", map[string]any{"plan_id": p})
-			var started struct {
-				Job filefleet.Job `json:"job"`
-			}
-			if r.Status == http.StatusAccepted {
-				r.Decode(t, &started)
-			}
-			done <- started.Job
-		}()
-	}
-	for range plans {
-		j := <-done
-		require.NotEmpty(t, j.ID, "both executes are accepted")
-		require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, j.ID, 2*time.Minute).Status)
-	}
+	runPlanJobsAtOnce(t, s, "/api/v1/organize/execute", plans...)
 	arrived := treeUnder(t, d.s3, sorted)
 	got := map[string]int{}
 	for _, data := range arrived {
@@ -138,14 +106,7 @@ func TestOrganizeRecoveryLeavesStrangersAlone(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	d := newDedupeRoots(t, s)
 	d.put(t, "disk/strays/a.txt", randomBytes(1000))
-	r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", map[string]any{"root": "disk", "path": "strays",
-		"methodology": "by_extension"})
-	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
-	var scan filefleet.Job
-	r.Decode(t, &scan)
-	scan = waitJob(t, s, scan.ID, time.Minute)
-	var res organize.ScanResult
-	require.NoError(t, json.Unmarshal(scan.Result, &res))
+	res := organizeScan(t, s, map[string]any{"root": "disk", "path": "strays", "methodology": "by_extension"})
 	plan := getOrganizePlan(t, s, res.PlanID)
 	require.Len(t, plan.Items, 1)
 	dst := plan.Items[0].DstPath
@@ -160,4 +121,42 @@ func TestOrganizeRecoveryLeavesStrangersAlone(t *testing.T) {
 	require.Equal(t, filefleet.ItemSkipped, plan.Items[0].State, "not recorded as moved")
 	require.Contains(t, plan.Items[0].Message, "gone")
 	require.Equal(t, stranger, d.read(t, "disk/"+dst), "the stranger's file is untouched")
+}
+
+// organizeScan runs an organize scan and returns its result (with the plan's id).
+func organizeScan(t *testing.T, s *testenv.Stack, body map[string]any) organize.ScanResult {
+	t.Helper()
+	r := s.Do(t, http.MethodPost, "/api/v1/organize/scan", body)
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var scan filefleet.Job
+	r.Decode(t, &scan)
+	scan = waitJob(t, s, scan.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, scan.Status, scan.Error)
+	var res organize.ScanResult
+	require.NoError(t, json.Unmarshal(scan.Result, &res))
+	return res
+}
+
+// runPlanJobsAtOnce posts {"plan_id"} of each plan to endpoint at the same time and waits
+// until every job it starts has succeeded.
+func runPlanJobsAtOnce(t *testing.T, s *testenv.Stack, endpoint string, plans ...string) {
+	t.Helper()
+	started := make(chan filefleet.Job, len(plans))
+	for _, p := range plans {
+		go func() {
+			r := s.Do(t, http.MethodPost, endpoint, map[string]any{"plan_id": p})
+			var body struct {
+				Job filefleet.Job `json:"job"`
+			}
+			if r.Status == http.StatusAccepted {
+				r.Decode(t, &body)
+			}
+			started <- body.Job
+		}()
+	}
+	for range plans {
+		j := <-started
+		require.NotEmpty(t, j.ID, "every plan's job is accepted")
+		require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, j.ID, 2*time.Minute).Status)
+	}
 }
