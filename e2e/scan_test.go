@@ -18,6 +18,8 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
 )
 
 // putObjects uploads one object per path of spec, 16 at a time.
@@ -186,4 +188,42 @@ func TestScanSkipsNamesNotUTF8(t *testing.T) {
 
 	scanAndFollow(t, s, "disk")
 	require.Equal(t, map[string]int64{"a.txt": 1, "sub/b.txt": 2}, sizesOf(catalog(t, s, "disk", false)))
+}
+
+// TestScanDirectoryRemovedMidScan: a directory removed after its parent was listed (here: a
+// unit added for it, as the parent would have, after it was removed) does not fail the scan;
+// the scan succeeds and the catalog marks what was under it deleted.
+func TestScanDirectoryRemovedMidScan(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]int64{"keep/a.txt": 10, "gone/b.txt": 20})
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "live", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	w := s.StartWorker(t)
+	waitReady(t, w)
+	require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "live"}).ID, time.Minute).Status)
+	require.NoError(t, w.Cmd.Process.Kill())
+	w.Cmd.Wait()
+
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "gone")))
+	job := submit(t, s, map[string]any{"type": "scan", "root": "live"})
+	var params struct {
+		Generation int64 `json:"generation"`
+	}
+	require.NoError(t, json.Unmarshal(getJob(t, s, job.ID).Params, &params))
+	var rootID int64
+	require.NoError(t, s.DB.Get(&rootID, `SELECT id FROM roots WHERE name = 'live'`))
+	p := tasks.ScanDirPayload{Header: tasks.Header{JobID: job.ID, Unit: tasks.ScanUnit("gone", "")}, RootID: rootID,
+		Dir: "gone", Gen: params.Generation}
+	payload, err := json.Marshal(p)
+	require.NoError(t, err)
+	u := store.UnitTask{Unit: p.Unit, Type: tasks.TypeScanDir, Payload: payload}
+	require.NoError(t, store.AddUnitTasks(context.Background(), s.DB, job.ID, []store.UnitTask{u}))
+	_, err = s.Jobs.Queue.Enqueue(tasks.UnitTaskOf(job.ID, u, tasks.QueueDefault))
+	require.NoError(t, err)
+
+	waitReady(t, s.StartWorker(t))
+	done := waitJob(t, s, job.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
+	require.Equal(t, map[string]int64{"keep/a.txt": 10}, sizesOf(catalog(t, s, "live", false)), "gone/b.txt is marked deleted")
 }

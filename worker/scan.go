@@ -27,6 +27,11 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	entries, next, err := b.List(ctx, p.Dir, p.Cursor, w.cfg.ScanPageSize)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND && p.Dir != p.Prefix {
+		// Removed since its parent listed it: a live tree changes under a scan. Nothing to
+		// store; the end of the scan marks what was under it deleted.
+		entries, next, err = nil, "", nil
+	}
 	if err != nil {
 		return err
 	}
