@@ -14,6 +14,10 @@ import (
 type Selection struct {
 	Prefix string
 	Paths  []string
+	// Exclude is a path left out: the archive's own target when it lies in what is
+	// archived, so that a retried job, or one that replaces an earlier archive, never packs
+	// the archive into itself.
+	Exclude string
 }
 
 // Listing is the files a selection holds.
@@ -32,7 +36,7 @@ func Collect(ctx context.Context, b storage.Backend, sel Selection, maxBytes int
 	var l Listing
 	seen := map[string]bool{}
 	add := func(e storage.Entry, base string) error {
-		if seen[e.Path] {
+		if seen[e.Path] || (sel.Exclude != "" && e.Path == sel.Exclude) {
 			return nil
 		}
 		seen[e.Path] = true

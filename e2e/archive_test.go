@@ -145,6 +145,12 @@ func TestArchiveFormatsAndPaths(t *testing.T) {
 	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
 	require.Len(t, archivetest.Entries(t, archive.Zip, readAll(t, d.fs, "out/list.zip")), len(filesUnder(tree, "d01/")))
 
+	// An archive of the whole root that replaces one inside it (as a retried job does) does
+	// not hold the archive it replaces.
+	job = runArchive(t, s, map[string]any{"root": "disk", "target_path": "out/list.zip", "overwrite": true})
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+	require.NotContains(t, archivetest.Entries(t, archive.Zip, readAll(t, d.fs, "out/list.zip")), "out/list.zip")
+
 	// The default target: archives/<dir>-<time>.zip in the same root.
 	job = runArchive(t, s, map[string]any{"root": "disk", "prefix": "d03"})
 	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)

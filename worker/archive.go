@@ -39,7 +39,11 @@ func (w *Worker) writeArchive(ctx context.Context, job *filefleet.Job, report re
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	l, err := archive.Collect(ctx, src, archive.Selection{Prefix: a.Prefix, Paths: a.Paths}, 0)
+	sel := archive.Selection{Prefix: a.Prefix, Paths: a.Paths}
+	if a.TargetRootID == a.RootID {
+		sel.Exclude = a.TargetPath
+	}
+	l, err := archive.Collect(ctx, src, sel, 0)
 	if err != nil {
 		return nil, 0, 0, err
 	}
