@@ -124,10 +124,13 @@ func (s *Service) SubmitPlan(ctx context.Context, planID string, undo bool) (*fi
 		return nil, err
 	}
 	if err := s.enqueueFirst(ctx, []store.NewJob{nj}); err != nil {
-		// Not queued: give the plan back so it can be tried again.
+		// Not queued: give the plan back so it can be tried again, unless the task reached
+		// Redis after all (a timeout after Redis took it) and a worker started the job:
+		// then the job goes on and its plan stays with it.
 		bg := context.WithoutCancel(ctx)
 		_ = store.InTx(bg, s.DB, func(tx *sqlx.Tx) error {
-			if _, err := tx.ExecContext(bg, `DELETE FROM jobs WHERE id = $1`, nj.ID); err != nil {
+			started, err := store.DeletePendingJobs(bg, tx, []string{nj.ID})
+			if err != nil || len(started) > 0 {
 				return err
 			}
 			return store.MovePlan(bg, tx, planID, []filefleet.PlanState{to}, from, "", "")

@@ -253,9 +253,12 @@ func FinishJob(ctx context.Context, q sqlx.ExecerContext, id string, state filef
 }
 
 // SetJobProgress sets the files and bytes a running job has done so far: for jobs run by one
-// long task (archive, convert), which report progress before their unit completes.
+// long task (archive, convert), which report progress before their unit completes. It counts
+// as progress for the stalled-job sweep, which would otherwise offer the task to Redis again
+// every sweep once the job ran longer than the sweep's idle time.
 func SetJobProgress(ctx context.Context, q sqlx.ExecerContext, id string, files, bytes int64) error {
-	_, err := q.ExecContext(ctx, `UPDATE jobs SET files = $2, bytes = $3 WHERE id = $1 AND status = 'running'`,
+	_, err := q.ExecContext(ctx, `UPDATE jobs SET files = $2, bytes = $3, progressed_at = now()
+		WHERE id = $1 AND status = 'running'`,
 		id, files, bytes)
 	return translate(err, "set job progress")
 }
