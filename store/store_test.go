@@ -359,6 +359,12 @@ func TestStalledJobs(t *testing.T) {
 	none, err := store.StalledJobs(ctx, db, 2*time.Hour, 10)
 	require.NoError(t, err)
 	require.Empty(t, none, "nothing is idle for two hours")
+
+	// A long single task (archive, convert) reports progress before its unit completes.
+	require.NoError(t, store.SetJobProgress(ctx, db, ids["stalled"], 1, 100))
+	stalled, err = store.StalledJobs(ctx, db, time.Minute, 10)
+	require.NoError(t, err)
+	require.Empty(t, stalled, "reported progress counts")
 }
 
 // TestSessionDefaults checks that sessions run without JIT compilation unless the database
