@@ -16,6 +16,7 @@ import (
 	"github.com/filefleet/filefleet/internal/testenv"
 	"github.com/filefleet/filefleet/scheduler"
 	"github.com/filefleet/filefleet/store"
+	"github.com/filefleet/filefleet/tasks"
 )
 
 // TestScheduleTwoSchedulers runs a schedule every two seconds with two schedulers: each tick
@@ -177,4 +178,29 @@ func TestScheduleNeverFires(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the scheduler did not stop within 5s")
 	}
+}
+
+// TestStalledJobWithArchivedTaskFails: a running job whose task asynq archived without
+// telling the worker's error handler (its last attempt's worker died, so the lease ran out)
+// can never finish; the sweep finds the archived task and fails the job instead of leaving
+// it running forever.
+func TestStalledJobWithArchivedTaskFails(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	localRoot(t, s, "media", treeSpec(10))
+	job := submit(t, s, map[string]any{"type": "scan", "root": "media"})
+	ctx := context.Background()
+	require.NoError(t, store.StartJob(ctx, s.DB, job.ID))
+	_, err := s.DB.Exec(`UPDATE jobs SET started_at = now() - interval '1 hour' WHERE id = $1`, job.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.Jobs.Inspector.ArchiveTask("default", tasks.TaskID(job.ID, tasks.UnitRoot)))
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sch := scheduler.New(s.DB, s.Jobs, log, scheduler.Config{PendingAfter: 2 * time.Second})
+	require.NoError(t, sch.Start(ctx))
+	t.Cleanup(func() { sch.Stop(context.Background()) })
+	require.Eventually(t, func() bool { return getJob(t, s, job.ID).Status.Terminal() }, 15*time.Second, 200*time.Millisecond,
+		"the sweep ends the job")
+	done := getJob(t, s, job.ID)
+	require.Equal(t, filefleet.JobStateFailed, done.Status)
+	require.Contains(t, done.Error, "failed for good")
 }

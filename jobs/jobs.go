@@ -322,7 +322,8 @@ func (s *Service) RequeuePending(ctx context.Context, olderThan time.Duration) (
 		queue = append(queue, task)
 	}
 	budget := requeueTasksMax
-	return s.requeue(ctx, queue, &budget)
+	n, _, err := s.requeue(ctx, queue, &budget)
+	return n, err
 }
 
 // Bounds of one sweep: jobs looked at, and tasks offered to Redis (most are still there and
@@ -351,10 +352,13 @@ func (s *Service) RequeueStalled(ctx context.Context, idle time.Duration) (int, 
 			s.Log.Warn("cannot list the open tasks of a stalled job", "job_id", j.ID, "err", err)
 			continue
 		}
-		queued, err := s.requeue(ctx, queue, &budget)
+		queued, refused, err := s.requeue(ctx, queue, &budget)
 		n += queued
 		if err != nil {
 			return n, err
+		}
+		if reason := s.gaveUp(j, refused); reason != "" {
+			s.fail(ctx, j.ID, reason)
 		}
 	}
 	return n, nil
@@ -402,8 +406,7 @@ func (s *Service) RegisterQueues(ctx context.Context) error {
 // requeue offers tasks to Redis, at most *budget of them (counted off), and returns how many
 // were queued again: a task whose ID is still in Redis is refused and left as it is. An error
 // means Redis is unavailable; the next sweep tries again.
-func (s *Service) requeue(ctx context.Context, queue []*asynq.Task, budget *int) (int, error) {
-	n := 0
+func (s *Service) requeue(ctx context.Context, queue []*asynq.Task, budget *int) (n int, refused []*asynq.Task, err error) {
 	for _, task := range queue {
 		if *budget == 0 {
 			break
@@ -413,11 +416,66 @@ func (s *Service) requeue(ctx context.Context, queue []*asynq.Task, budget *int)
 		switch {
 		case err == nil:
 			n++
-		case !errors.Is(err, asynq.ErrTaskIDConflict):
-			return n, err
+		case errors.Is(err, asynq.ErrTaskIDConflict):
+			refused = append(refused, task)
+		default:
+			return n, refused, err
 		}
 	}
-	return n, nil
+	return n, refused, nil
+}
+
+// gaveUpChecks bounds how many of a stalled job's tasks still in Redis gaveUp looks at.
+const gaveUpChecks = 50
+
+// gaveUp looks at tasks of stalled job j that Redis still holds (refused by task ID) and
+// returns why the job cannot go on when one of them is archived: asynq archives a task
+// whose last attempt's worker died (the lease ran out) without calling the error handler
+// that fails its job, so the job would stay running forever.
+func (s *Service) gaveUp(j store.QueuedJob, refused []*asynq.Task) string {
+	queue := tasks.QueueDefault
+	if j.Type == filefleet.JobTypeConvert {
+		queue = tasks.QueueConvert
+	}
+	for _, task := range refused[:min(len(refused), gaveUpChecks)] {
+		h, err := tasks.ParseHeader(task.Payload())
+		if err != nil {
+			continue
+		}
+		info, err := s.Inspector.GetTaskInfo(queue, tasks.TaskID(h.JobID, h.Unit))
+		if err != nil || info.State != asynq.TaskStateArchived {
+			continue
+		}
+		last := info.LastErr
+		if last == "" {
+			last = "its worker stopped each time (killed, or out of memory?)"
+		}
+		return fmt.Sprintf("%s failed for good after %d attempts: %s", info.Type, info.Retried+1, last)
+	}
+	return ""
+}
+
+// fail moves running job id to failed with msg and tells its subscribers.
+func (s *Service) fail(ctx context.Context, id, msg string) {
+	ev := filefleet.Event{JobID: id, Type: filefleet.EventJobFailed, Status: filefleet.JobStateFailed, Message: msg}
+	changed := false
+	err := store.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+		var err error
+		if changed, err = store.FinishJob(ctx, tx, id, filefleet.JobStateFailed, nil, msg); err != nil || !changed {
+			return err
+		}
+		return store.AddEvent(ctx, tx, &ev)
+	})
+	if err != nil {
+		s.Log.Error("cannot fail a job whose task gave up", "job_id", id, "err", err)
+		return
+	}
+	if changed {
+		s.Log.Warn("failed a stalled job: a task of it gave up", "job_id", id, "reason", msg)
+		if err := events.Publish(ctx, s.Redis, ev); err != nil {
+			s.Log.Warn("publish failure event", "job_id", id, "err", err)
+		}
+	}
 }
 
 // firstTaskOf builds a stored job's first task.
