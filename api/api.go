@@ -56,6 +56,9 @@ type Config struct {
 	// Redis lets the monitoring dashboard open Redis clients of its own (it closes them when
 	// it stops); nil: no dashboard.
 	Redis asynq.RedisConnOpt
+	// StreamRecheck is how often open event streams (SSE, WebSocket) check their credential
+	// again; defaults to StreamRecheckDefault.
+	StreamRecheck time.Duration
 	// LocalDirs are the directories local roots must lie in (symlinks resolved); none: any
 	// directory the server can read, which lets whoever may manage roots read it all.
 	LocalDirs []string
@@ -85,6 +88,7 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, js *jobs.Service, box *secret.B
 	cfg.Addr = cmp.Or(cfg.Addr, AddrDefault)
 	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, RequestTimeoutDefault)
 	cfg.KeepAlive = cmp.Or(cfg.KeepAlive, KeepAliveDefault)
+	cfg.StreamRecheck = cmp.Or(cfg.StreamRecheck, StreamRecheckDefault)
 	cfg.DownloadMaxBytes = cmp.Or(cfg.DownloadMaxBytes, DownloadMaxBytesDefault)
 	limits := maps.Clone(RateLimitsDefault)
 	maps.Copy(limits, cfg.RateLimits)

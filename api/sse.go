@@ -49,15 +49,15 @@ func (a *API) stream(c *gin.Context, jobID string) {
 	subscribed := make(chan struct{})
 	a.waiters.Store(streamID, subscribed)
 	a.sse.CreateStream(streamID)
-	ctx, cancel := context.WithCancel(c.Request.Context())
-	defer cancel()
+	ctx, stop := a.whileAuthorized(c.Request.Context(), c) // ends the response when it ends
+	defer stop()
 	go a.relay(ctx, streamID, jobID, after, sub, subscribed)
 
 	q := c.Request.URL.Query()
 	q.Set("stream", streamID)
 	c.Request.URL.RawQuery = q.Encode()
 	c.Header("X-Accel-Buffering", "no")
-	a.sse.ServeHTTP(c.Writer, c.Request)
+	a.sse.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
 	a.waiters.Delete(streamID)
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"time"
 
@@ -68,6 +69,8 @@ func (a *API) websocket(c *gin.Context) {
 	}
 	defer conn.CloseNow()
 	ctx := conn.CloseRead(c.Request.Context()) // answers pings and close; ends when the client goes
+	ctx, stop := a.whileAuthorized(ctx, c)
+	defer stop()
 	a.log.Debug("websocket open", "client_id", clientID, "job_id", jobID)
 
 	var clientErr error // a write or ping that failed: the client is gone or too slow
@@ -90,6 +93,8 @@ func (a *API) websocket(c *gin.Context) {
 	done, err := a.follow(ctx, followParams{JobID: jobID, After: after, Sub: sub, Send: send,
 		KeepAlive: ping, KeepAliveEvery: wsPingEvery})
 	switch {
+	case errors.Is(context.Cause(ctx), errCredentialEnded):
+		conn.Close(websocket.StatusPolicyViolation, "credential revoked or expired; reconnect with a valid one")
 	case ctx.Err() != nil, clientErr != nil: // the client went away, broke the protocol or lagged
 		a.log.Debug("websocket client lost", "client_id", clientID, "err", cmp.Or(clientErr, context.Cause(ctx)))
 	case done:

@@ -198,7 +198,8 @@ type StackOpts struct {
 	RedisURL     string         // use this Redis instead of a claimed DB index
 	// DownloadMaxBytes is api.Config.DownloadMaxBytes.
 	DownloadMaxBytes int64
-	LocalDirs        []string // api.Config.LocalDirs
+	LocalDirs        []string      // api.Config.LocalDirs
+	StreamRecheck    time.Duration // api.Config.StreamRecheck
 }
 
 // NewStack starts an API on a free port and, unless NoWorker, a worker, on their own database
@@ -239,7 +240,7 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	require.NoError(t, err)
 	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second,
 		Redis: dashboardRedis, AdminToken: AdminToken, RateLimits: o.RateLimits, CORSOrigins: o.CORSOrigins, DownloadMaxBytes: o.DownloadMaxBytes,
-		LocalDirs: o.LocalDirs})
+		LocalDirs: o.LocalDirs, StreamRecheck: o.StreamRecheck})
 	require.NoError(t, s.API.Start(ctx))
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/store"
+)
+
+// TestStreamsEndWithTheirCredential opens the all-jobs SSE stream and a WebSocket with an
+// API key, then revokes the key: both close within a few rechecks instead of going on
+// delivering events (the SSE response ends, the socket closes with 1008).
+func TestStreamsEndWithTheirCredential(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{StreamRecheck: 200 * time.Millisecond})
+	r := s.Do(t, http.MethodPost, "/api/v1/keys", map[string]any{"name": "stream"})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var created struct {
+		Key    string       `json:"key"`
+		APIKey store.APIKey `json:"api_key"`
+	}
+	r.Decode(t, &created)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-API-Key", created.Key)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	sseEnded := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+		}
+		sseEnded <- sc.Err()
+	}()
+
+	wsURL := "ws" + strings.TrimPrefix(s.URL, "http") + "/api/v1/ws/probe?token=" + created.Key
+	conn, _, err := websocket.Dial(ctx, wsURL, nil)
+	require.NoError(t, err)
+	defer conn.CloseNow()
+	wsStatus := make(chan websocket.StatusCode, 1)
+	go func() {
+		_, _, err := conn.Read(ctx)
+		wsStatus <- websocket.CloseStatus(err)
+	}()
+
+	time.Sleep(time.Second) // several rechecks while the key is good: both stay open
+	require.Empty(t, sseEnded, "the SSE stream stays open while its key is valid")
+	require.Empty(t, wsStatus, "the socket stays open while its key is valid")
+
+	r = s.Do(t, http.MethodDelete, "/api/v1/keys/"+created.APIKey.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	select {
+	case <-sseEnded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the SSE stream outlived its revoked key")
+	}
+	select {
+	case code := <-wsStatus:
+		require.Equal(t, websocket.StatusPolicyViolation, code)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the WebSocket outlived its revoked key")
+	}
+}
