@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -210,14 +211,17 @@ func (a *API) createKey(c *gin.Context) {
 			return
 		}
 	}
-	scopes := make([]string, len(req.Scopes))
-	for i, s := range req.Scopes {
-		scopes[i] = string(s)
+	// A key made with a scoped key gets at most that key's stored scopes: the scopes asked for
+	// are within them (checked above, as the narrowed permissions are), none asked is all of
+	// them. Copying the narrowed permissions instead would give an unscoped key (all of the
+	// role) when the role no longer grants any of the scopes.
+	requested := req.Scopes
+	if len(requested) == 0 {
+		requested = p.Scopes
 	}
-	if p.KeyID != "" && len(scopes) == 0 {
-		for _, perm := range p.Permissions { // a key made with a scoped key gets no more than it
-			scopes = append(scopes, string(perm))
-		}
+	scopes := make([]string, len(requested))
+	for i, s := range requested {
+		scopes[i] = string(s)
 	}
 	id, secret, key := auth.NewKey()
 	k := store.APIKey{ID: id, UserID: p.UserID, Name: req.Name, SecretHash: auth.HashSecret(secret), Scopes: scopes,
@@ -248,18 +252,35 @@ func (a *API) listKeys(c *gin.Context) {
 	ok(c, http.StatusOK, keys, gin.H{"total": len(keys)})
 }
 
-// deleteKey revokes one of the principal's keys (anyone's for users.manage).
+// deleteKey revokes one of the principal's keys (anyone's for users.manage). A limited key
+// revokes only keys within its scopes (itself included).
 func (a *API) deleteKey(c *gin.Context) {
 	p := principalOf(c)
-	userID := p.UserID
-	if p.Can(auth.PermUsersManage) {
-		userID = 0
+	k, err := store.GetKey(c.Request.Context(), a.db, c.Param("id"))
+	if err == nil && k.UserID != p.UserID && !p.Can(auth.PermUsersManage) {
+		err = filefleet.Errorf(filefleet.ENOTFOUND, "API key %s not found", k.ID)
 	}
-	if err := store.RevokeKey(c.Request.Context(), a.db, c.Param("id"), userID); err != nil {
+	if err == nil && k.UserID == p.UserID && p.Limited() && (len(k.Scopes) == 0 || !auth.Within(permissions(k.Scopes), p.Scopes)) {
+		err = filefleet.Errorf(filefleet.EFORBIDDEN, "API key %s has scopes this key lacks (%s); revoke it with a login "+
+			"session or an unscoped key", k.ID, scopeList(p.Scopes))
+	}
+	if err == nil {
+		err = store.RevokeKey(c.Request.Context(), a.db, k.ID, k.UserID)
+	}
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	ok(c, http.StatusOK, gin.H{"revoked": c.Param("id")}, nil)
+	ok(c, http.StatusOK, gin.H{"revoked": k.ID}, nil)
+}
+
+// scopeList shows scopes for a message: "jobs.view, files.view".
+func scopeList(scopes []auth.Permission) string {
+	ss := make([]string, len(scopes))
+	for i, s := range scopes {
+		ss[i] = string(s)
+	}
+	return strings.Join(ss, ", ")
 }
 
 // usernamePattern is what a username may be.
@@ -270,8 +291,10 @@ type userRequest struct {
 	Username string  `json:"username"`
 	Email    *string `json:"email"`
 	Password *string `json:"password"`
-	Role     *string `json:"role"`
-	IsActive *bool   `json:"is_active"`
+	// CurrentPassword proves who changes their own password (PATCH only).
+	CurrentPassword *string `json:"current_password"`
+	Role            *string `json:"role"`
+	IsActive        *bool   `json:"is_active"`
 }
 
 func (a *API) createUser(c *gin.Context) {
@@ -361,6 +384,10 @@ func (a *API) patchUser(c *gin.Context) {
 	}
 	upd := store.UserUpdate{Email: req.Email, Role: req.Role, IsActive: req.IsActive}
 	if req.Password != nil {
+		if err := a.mayChangePassword(c, id, req.CurrentPassword); err != nil {
+			a.fail(c, err)
+			return
+		}
 		hash, err := auth.HashPassword(*req.Password)
 		if err != nil {
 			a.fail(c, err)
@@ -374,6 +401,30 @@ func (a *API) patchUser(c *gin.Context) {
 		return
 	}
 	ok(c, http.StatusOK, u, nil)
+}
+
+// mayChangePassword checks that the principal may set user id's password: not with a limited
+// API key, and for their own password only with current (their present password).
+func (a *API) mayChangePassword(c *gin.Context, id int64, current *string) error {
+	p := principalOf(c)
+	if p.Limited() {
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "an API key with scopes cannot change passwords; "+
+			"log in, or use an unscoped key")
+	}
+	if id != p.UserID {
+		return nil // users.manage, checked by userID: a reset
+	}
+	if current == nil || *current == "" {
+		return filefleet.Errorf(filefleet.EINVALID, "changing your password needs current_password, your present password")
+	}
+	u, err := store.GetUser(c.Request.Context(), a.db, id)
+	if err != nil {
+		return err
+	}
+	if !auth.CheckPassword(*current, u.PasswordHash) {
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "current_password is wrong; give your present password")
+	}
+	return nil
 }
 
 func (a *API) deleteUser(c *gin.Context) {

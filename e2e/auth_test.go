@@ -3,12 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet/auth"
@@ -261,4 +263,94 @@ func TestRequestIDAndCORS(t *testing.T) {
 	require.Equal(t, "https://ui.example", resp.Header.Get("Access-Control-Allow-Origin"))
 	require.Contains(t, strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "x-api-key")
 	require.Empty(t, preflight("https://evil.example").Header.Get("Access-Control-Allow-Origin"))
+}
+
+// sessionTokens are the tokens of POST /auth/login and /auth/refresh.
+type sessionTokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// newLogin creates user username with role and password through the API, logs in and returns
+// the user's id and session.
+func newLogin(t *testing.T, s *testenv.Stack, username, role, password string) (int64, sessionTokens) {
+	t.Helper()
+	r := s.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"username": username, "password": password, "role": role})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var u store.User
+	r.Decode(t, &u)
+	return u.ID, login(t, s, username, password)
+}
+
+// login logs username in and returns the session's tokens.
+func login(t *testing.T, s *testenv.Stack, username, password string) sessionTokens {
+	t.Helper()
+	r := s.DoAs(t, "", http.MethodPost, "/api/v1/auth/login", map[string]any{"username": username, "password": password})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	var tokens sessionTokens
+	r.Decode(t, &tokens)
+	return tokens
+}
+
+// newKey makes an API key with cred and returns it with its record.
+func newKey(t *testing.T, s *testenv.Stack, cred string, scopes ...string) (string, store.APIKey) {
+	t.Helper()
+	r := s.DoAs(t, cred, http.MethodPost, "/api/v1/keys", map[string]any{"name": "k", "scopes": scopes})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var created struct {
+		Key    string       `json:"key"`
+		APIKey store.APIKey `json:"api_key"`
+	}
+	r.Decode(t, &created)
+	return created.Key, created.APIKey
+}
+
+// TestAuthLimitedKeyCannotTakeOver: a key with scopes (here an admin's with files.view only)
+// cannot set its user's password, nor revoke keys broader than itself; changing one's own
+// password needs the current one.
+func TestAuthLimitedKeyCannotTakeOver(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	id, sess := newLogin(t, s, "ada", auth.RoleAdmin, "first long password")
+	self := fmt.Sprintf("/api/v1/users/%d", id)
+	limited, _ := newKey(t, s, sess.AccessToken, "files.view")
+	_, full := newKey(t, s, sess.AccessToken)
+
+	r := s.DoAs(t, limited, http.MethodPatch, self, map[string]any{"password": "taken over password",
+		"current_password": "first long password"})
+	require.Equal(t, http.StatusForbidden, r.Status, "a limited key sets no password: %s", r.Raw)
+	require.Contains(t, r.Error.Message, "log in")
+	r = s.DoAs(t, limited, http.MethodDelete, "/api/v1/keys/"+full.ID, nil)
+	require.Equal(t, http.StatusForbidden, r.Status, "nor revokes a broader key: %s", r.Raw)
+	r = s.DoAs(t, limited, http.MethodPost, "/api/v1/keys", map[string]any{"name": "more", "scopes": []string{"users.manage"}})
+	require.Equal(t, http.StatusForbidden, r.Status, "nor mints a broader key: %s", r.Raw)
+	_, child := newKey(t, s, limited)
+	require.Equal(t, pq.StringArray{"files.view"}, child.Scopes, "a key minted by a limited key has its scopes")
+	require.Equal(t, http.StatusOK, s.DoAs(t, limited, http.MethodDelete, "/api/v1/keys/"+child.ID, nil).Status,
+		"it revokes keys within its scopes")
+
+	r = s.DoAs(t, sess.AccessToken, http.MethodPatch, self, map[string]any{"password": "second long password"})
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Raw)
+	require.Contains(t, r.Error.Message, "current_password")
+	r = s.DoAs(t, sess.AccessToken, http.MethodPatch, self, map[string]any{"password": "second long password",
+		"current_password": "wrong long password"})
+	require.Equal(t, http.StatusForbidden, r.Status, "%s", r.Raw)
+	r = s.DoAs(t, sess.AccessToken, http.MethodPatch, self, map[string]any{"password": "second long password",
+		"current_password": "first long password"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	login(t, s, "ada", "second long password")
+}
+
+// TestAuthKeyFromStaleKey: a key whose scopes the user's role no longer grants makes keys with
+// those scopes, not unscoped ones holding the whole role.
+func TestAuthKeyFromStaleKey(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	id, sess := newLogin(t, s, "olga", auth.RoleOperator, "a long password!")
+	parent, _ := newKey(t, s, sess.AccessToken, "jobs.submit")
+	r := s.Do(t, http.MethodPatch, fmt.Sprintf("/api/v1/users/%d", id), map[string]any{"role": auth.RoleViewer})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+
+	child, rec := newKey(t, s, parent)
+	require.Equal(t, pq.StringArray{"jobs.submit"}, rec.Scopes)
+	r = s.DoAs(t, child, http.MethodGet, "/api/v1/jobs", nil)
+	require.Equal(t, http.StatusForbidden, r.Status, "the child holds nothing the viewer role grants: %s", r.Raw)
 }
