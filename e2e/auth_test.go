@@ -354,3 +354,35 @@ func TestAuthKeyFromStaleKey(t *testing.T) {
 	r = s.DoAs(t, child, http.MethodGet, "/api/v1/jobs", nil)
 	require.Equal(t, http.StatusForbidden, r.Status, "the child holds nothing the viewer role grants: %s", r.Raw)
 }
+
+// TestAuthPasswordChangeEndsSessions: a new password, set by the user or reset by an admin,
+// ends the user's sessions: access and refresh tokens stop working; API keys stay.
+func TestAuthPasswordChangeEndsSessions(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	id, here := newLogin(t, s, "pia", auth.RoleViewer, "first long password")
+	self := fmt.Sprintf("/api/v1/users/%d", id)
+	elsewhere := login(t, s, "pia", "first long password")
+	key, _ := newKey(t, s, here.AccessToken)
+	ended := func(tokens sessionTokens, why string) {
+		t.Helper()
+		require.Equal(t, http.StatusUnauthorized, s.DoAs(t, tokens.AccessToken, http.MethodGet, "/api/v1/auth/me", nil).Status,
+			"access token after %s", why)
+		r := s.DoAs(t, "", http.MethodPost, "/api/v1/auth/refresh", map[string]any{"refresh_token": tokens.RefreshToken})
+		require.Equal(t, http.StatusUnauthorized, r.Status, "refresh token after %s: %s", why, r.Raw)
+	}
+
+	r := s.DoAs(t, here.AccessToken, http.MethodPatch, self, map[string]any{"password": "second long password",
+		"current_password": "first long password"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	ended(here, "a change by the user")
+	ended(elsewhere, "a change by the user, in another session")
+
+	again := login(t, s, "pia", "second long password")
+	r = s.Do(t, http.MethodPatch, self, map[string]any{"password": "third long password"})
+	require.Equal(t, http.StatusOK, r.Status, "an admin resets without the current password: %s", r.Raw)
+	ended(again, "a reset by an admin")
+	require.Equal(t, http.StatusOK, s.DoAs(t, key, http.MethodGet, "/api/v1/auth/me", nil).Status, "API keys stay")
+	r = s.Do(t, http.MethodPatch, self, map[string]any{"email": "pia@example.com"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	login(t, s, "pia", "third long password")
+}
