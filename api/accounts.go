@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -257,8 +258,12 @@ func (a *API) listKeys(c *gin.Context) {
 func (a *API) deleteKey(c *gin.Context) {
 	p := principalOf(c)
 	k, err := store.GetKey(c.Request.Context(), a.db, c.Param("id"))
-	if err == nil && k.UserID != p.UserID && !p.Can(auth.PermUsersManage) {
-		err = filefleet.Errorf(filefleet.ENOTFOUND, "API key %s not found", k.ID)
+	if err == nil && k.UserID != p.UserID {
+		if !p.Can(auth.PermUsersManage) {
+			err = filefleet.Errorf(filefleet.ENOTFOUND, "API key %s not found", k.ID)
+		} else {
+			err = a.manageableUser(c, k.UserID)
+		}
 	}
 	if err == nil && k.UserID == p.UserID && p.Limited() && (len(k.Scopes) == 0 || !auth.Within(permissions(k.Scopes), p.Scopes)) {
 		err = filefleet.Errorf(filefleet.EFORBIDDEN, "API key %s has scopes this key lacks (%s); revoke it with a login "+
@@ -309,6 +314,10 @@ func (a *API) createUser(c *gin.Context) {
 	}
 	if req.Password == nil || req.Role == nil {
 		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "password and role are required"))
+		return
+	}
+	if err := a.grantableRole(c, *req.Role); err != nil {
+		a.fail(c, err)
 		return
 	}
 	hash, err := auth.HashPassword(*req.Password)
@@ -382,6 +391,10 @@ func (a *API) patchUser(c *gin.Context) {
 		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "a username cannot be changed"))
 		return
 	}
+	if err := a.mayChangeUser(c, id, req.Role); err != nil {
+		a.fail(c, err)
+		return
+	}
 	upd := store.UserUpdate{Email: req.Email, Role: req.Role, IsActive: req.IsActive}
 	if req.Password != nil {
 		if err := a.mayChangePassword(c, id, req.CurrentPassword); err != nil {
@@ -401,6 +414,57 @@ func (a *API) patchUser(c *gin.Context) {
 		return
 	}
 	ok(c, http.StatusOK, u, nil)
+}
+
+// holdsAll checks that the principal holds every permission of perms, which what has: nobody
+// hands out, or acts on, more than they have.
+func holdsAll(p *auth.Principal, perms []string, what string) error {
+	for _, perm := range perms {
+		if !p.Can(auth.Permission(perm)) {
+			return filefleet.Errorf(filefleet.EFORBIDDEN, "%s holds permission %s, which you do not have; "+
+				"ask a user who has it", what, perm)
+		}
+	}
+	return nil
+}
+
+// grantableRole checks that role name exists and that the principal holds all of its
+// permissions.
+func (a *API) grantableRole(c *gin.Context, name string) error {
+	r, err := store.RoleByName(c.Request.Context(), a.db, name)
+	if err != nil {
+		return err
+	}
+	return holdsAll(principalOf(c), r.Permissions, "role "+name)
+}
+
+// manageableUser checks that the principal holds every permission of user id's role, as
+// changing or deleting another user (or their keys) needs.
+func (a *API) manageableUser(c *gin.Context, id int64) error {
+	u, err := store.GetUser(c.Request.Context(), a.db, id)
+	if err != nil {
+		return err
+	}
+	return holdsAll(principalOf(c), u.Permissions, fmt.Sprintf("user %s (role %s)", u.Username, u.Role))
+}
+
+// mayChangeUser checks a change of user id, to role if not nil: nobody changes their own role,
+// and users.manage acts only on users, and gives only roles, within its holder's permissions.
+func (a *API) mayChangeUser(c *gin.Context, id int64, role *string) error {
+	self := id == principalOf(c).UserID
+	if self && role != nil {
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "you cannot change your own role; ask another user with %s",
+			auth.PermUsersManage)
+	}
+	if !self {
+		if err := a.manageableUser(c, id); err != nil {
+			return err
+		}
+	}
+	if role != nil {
+		return a.grantableRole(c, *role)
+	}
+	return nil
 }
 
 // mayChangePassword checks that the principal may set user id's password: not with a limited
@@ -435,6 +499,10 @@ func (a *API) deleteUser(c *gin.Context) {
 	}
 	if id == principalOf(c).UserID {
 		a.fail(c, filefleet.Errorf(filefleet.ECONFLICT, "you cannot delete yourself"))
+		return
+	}
+	if err := a.manageableUser(c, id); err != nil {
+		a.fail(c, err)
 		return
 	}
 	if err := store.DeleteUser(c.Request.Context(), a.db, id); err != nil {

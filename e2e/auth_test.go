@@ -386,3 +386,51 @@ func TestAuthPasswordChangeEndsSessions(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	login(t, s, "pia", "third long password")
 }
+
+// TestAuthUsersManageIsNotAdmin: a role with users.manage gives only roles within its own
+// permissions, cannot change its own role, and cannot touch users (or their keys) whose role
+// holds permissions it lacks.
+func TestAuthUsersManageIsNotAdmin(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	r := s.Do(t, http.MethodPost, "/api/v1/roles", map[string]any{"name": "usermgr",
+		"permissions": []string{"users.manage", "roots.view", "jobs.view", "files.view", "schedules.view"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	mgr := s.NewUser(t, "mgr", "usermgr")
+	ctx := context.Background()
+	self, err := store.UserByName(ctx, s.DB, "mgr")
+	require.NoError(t, err)
+	admin, err := store.UserByName(ctx, s.DB, "admin")
+	require.NoError(t, err)
+	adminKeys, err := store.ListKeys(ctx, s.DB, admin.ID)
+	require.NoError(t, err)
+
+	var viewer store.User
+	r = s.DoAs(t, mgr, http.MethodPost, "/api/v1/users", map[string]any{"username": "vic", "password": "a long password!",
+		"role": auth.RoleViewer})
+	require.Equal(t, http.StatusCreated, r.Status, "a role within its permissions: %s", r.Raw)
+	r.Decode(t, &viewer)
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		why          string
+	}{
+		{http.MethodPost, "/api/v1/users", map[string]any{"username": "evil", "password": "a long password!", "role": auth.RoleAdmin},
+			"creating an admin"},
+		{http.MethodPatch, fmt.Sprintf("/api/v1/users/%d", self.ID), map[string]any{"role": auth.RoleAdmin}, "promoting itself"},
+		{http.MethodPatch, fmt.Sprintf("/api/v1/users/%d", self.ID), map[string]any{"role": auth.RoleViewer}, "changing its own role"},
+		{http.MethodPatch, fmt.Sprintf("/api/v1/users/%d", viewer.ID), map[string]any{"role": auth.RoleOperator}, "promoting another"},
+		{http.MethodPatch, fmt.Sprintf("/api/v1/users/%d", admin.ID), map[string]any{"password": "a long password!"},
+			"resetting an admin's password"},
+		{http.MethodPatch, fmt.Sprintf("/api/v1/users/%d", admin.ID), map[string]any{"is_active": false}, "disabling an admin"},
+		{http.MethodDelete, fmt.Sprintf("/api/v1/users/%d", admin.ID), nil, "deleting an admin"},
+		{http.MethodDelete, "/api/v1/keys/" + adminKeys[0].ID, nil, "revoking an admin's key"},
+	} {
+		r := s.DoAs(t, mgr, tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", tc.why, r.Raw)
+	}
+	require.Equal(t, http.StatusOK, s.DoAs(t, s.AdminKey, http.MethodGet, "/api/v1/auth/me", nil).Status)
+	r = s.DoAs(t, mgr, http.MethodPatch, fmt.Sprintf("/api/v1/users/%d", viewer.ID), map[string]any{"password": "another long one"})
+	require.Equal(t, http.StatusOK, r.Status, "a user within its permissions: %s", r.Raw)
+	r = s.DoAs(t, mgr, http.MethodDelete, fmt.Sprintf("/api/v1/users/%d", viewer.ID), nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+}

@@ -162,6 +162,17 @@ func GetRole(ctx context.Context, q sqlx.QueryerContext, id int64) (*Role, error
 	return &r, translate(err, "get role")
 }
 
+// RoleByName returns the role called name; EUNPROCESSABLE if there is none (names come in
+// request bodies).
+func RoleByName(ctx context.Context, q sqlx.QueryerContext, name string) (*Role, error) {
+	var r Role
+	err := sqlx.GetContext(ctx, q, &r, `SELECT * FROM roles WHERE name = $1`, name)
+	if filefleet.ErrorCode(translate(err, "")) == filefleet.ENOTFOUND {
+		return nil, filefleet.Errorf(filefleet.EUNPROCESSABLE, "role %q does not exist; GET /api/v1/roles lists them", name)
+	}
+	return &r, translate(err, "role by name")
+}
+
 // PutRole creates role r (ID 0) or changes it; ECONFLICT for a taken name or a built-in role.
 func PutRole(ctx context.Context, q sqlx.QueryerContext, r *Role) error {
 	var err error
