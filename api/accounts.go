@@ -546,9 +546,16 @@ func (a *API) putRole(c *gin.Context) {
 			r.Permissions = append(r.Permissions, string(p))
 		}
 	}
+	if err := holdsAll(principalOf(c), r.Permissions, "role "+r.Name); err != nil {
+		a.fail(c, err)
+		return
+	}
 	status := http.StatusCreated
 	if c.Request.Method == http.MethodPut {
 		id, err := idParam(c, "role")
+		if err == nil {
+			err = a.mayChangeRole(c, id)
+		}
 		if err != nil {
 			a.fail(c, err)
 			return
@@ -560,6 +567,23 @@ func (a *API) putRole(c *gin.Context) {
 		return
 	}
 	ok(c, status, r, nil)
+}
+
+// mayChangeRole checks that the principal may change role id: not their own, and not one
+// holding a permission they lack. Built-in roles are left to store.PutRole (409).
+func (a *API) mayChangeRole(c *gin.Context, id int64) error {
+	r, err := store.GetRole(c.Request.Context(), a.db, id)
+	p := principalOf(c)
+	switch {
+	case err != nil:
+		return err
+	case r.IsSystem:
+		return nil
+	case r.Name == p.Role:
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "you cannot change your own role %s; ask another user with %s",
+			r.Name, auth.PermRolesManage)
+	}
+	return holdsAll(p, r.Permissions, "role "+r.Name)
 }
 
 func (a *API) listRoles(c *gin.Context) {

@@ -434,3 +434,43 @@ func TestAuthUsersManageIsNotAdmin(t *testing.T) {
 	r = s.DoAs(t, mgr, http.MethodDelete, fmt.Sprintf("/api/v1/users/%d", viewer.ID), nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 }
+
+// TestAuthRolesManageIsNotAdmin: a role with roles.manage grants no permission its holder
+// lacks ("*" included), and changes neither its own role nor a stronger one.
+func TestAuthRolesManageIsNotAdmin(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	roles := map[string]int64{}
+	for name, perms := range map[string][]string{"rolemgr": {"roles.manage", "jobs.view"},
+		"strong": {"users.manage", "jobs.view"}} {
+		r := s.Do(t, http.MethodPost, "/api/v1/roles", map[string]any{"name": name, "permissions": perms})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+		var role store.Role
+		r.Decode(t, &role)
+		roles[name] = role.ID
+	}
+	mgr := s.NewUser(t, "rmgr", "rolemgr")
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		why          string
+	}{
+		{http.MethodPut, fmt.Sprintf("/api/v1/roles/%d", roles["rolemgr"]),
+			map[string]any{"name": "rolemgr", "permissions": []string{"*"}}, "granting * to its own role"},
+		{http.MethodPut, fmt.Sprintf("/api/v1/roles/%d", roles["rolemgr"]),
+			map[string]any{"name": "rolemgr", "permissions": []string{"jobs.view"}}, "changing its own role"},
+		{http.MethodPut, fmt.Sprintf("/api/v1/roles/%d", roles["strong"]),
+			map[string]any{"name": "strong", "permissions": []string{"jobs.view"}}, "changing a stronger role"},
+		{http.MethodPost, "/api/v1/roles", map[string]any{"name": "mine", "permissions": []string{"users.manage"}},
+			"granting a permission it lacks"},
+	} {
+		r := s.DoAs(t, mgr, tc.method, tc.path, tc.body)
+		require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", tc.why, r.Raw)
+	}
+	r := s.DoAs(t, mgr, http.MethodPost, "/api/v1/roles", map[string]any{"name": "reader", "permissions": []string{"jobs.view"}})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var reader store.Role
+	r.Decode(t, &reader)
+	r = s.DoAs(t, mgr, http.MethodPut, fmt.Sprintf("/api/v1/roles/%d", reader.ID),
+		map[string]any{"name": "reader", "permissions": []string{"jobs.view", "roles.manage"}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+}
