@@ -91,26 +91,13 @@ func (a *API) refresh(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	invalid := filefleet.Errorf(filefleet.EUNAUTHORIZED, "invalid or expired refresh token; log in again")
-	id, secret, found := auth.ParseRefreshToken(req.RefreshToken)
-	if !found {
-		a.fail(c, invalid)
-		return
-	}
-	sess, err := store.GetSession(c.Request.Context(), a.db, id)
-	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
-		a.fail(c, invalid)
-		return
-	} else if err != nil {
+	sess, err := a.liveSession(c, req.RefreshToken)
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if !auth.SecretMatches(secret, sess.SecretHash) || sess.RevokedAt != nil || !sess.ExpiresAt.After(time.Now()) {
-		a.fail(c, invalid)
-		return
-	}
-	if revoked, err := store.RevokeSession(c.Request.Context(), a.db, id); err != nil || !revoked {
-		a.fail(c, cmpErr(err, invalid))
+	if revoked, err := store.RevokeSession(c.Request.Context(), a.db, sess.ID); err != nil || !revoked {
+		a.fail(c, cmpErr(err, errInvalidRefresh))
 		return
 	}
 	u, err := a.activeUser(c, sess.UserID)
@@ -121,6 +108,28 @@ func (a *API) refresh(c *gin.Context) {
 	a.openSession(c, u, time.Until(sess.ExpiresAt), http.StatusOK)
 }
 
+// errInvalidRefresh answers a refresh token that is not one, or not of a live session.
+var errInvalidRefresh = filefleet.Errorf(filefleet.EUNAUTHORIZED, "invalid or expired refresh token; log in again")
+
+// liveSession returns the session of refresh token token: known, secret matching (constant
+// time), neither revoked nor expired; errInvalidRefresh otherwise.
+func (a *API) liveSession(c *gin.Context, token string) (*store.Session, error) {
+	id, secret, found := auth.ParseRefreshToken(token)
+	if !found {
+		return nil, errInvalidRefresh
+	}
+	sess, err := store.GetSession(c.Request.Context(), a.db, id)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		return nil, errInvalidRefresh
+	} else if err != nil {
+		return nil, err
+	}
+	if !auth.SecretMatches(secret, sess.SecretHash) || sess.RevokedAt != nil || !sess.ExpiresAt.After(time.Now()) {
+		return nil, errInvalidRefresh
+	}
+	return sess, nil
+}
+
 // cmpErr returns err, or def when err is nil.
 func cmpErr(err, def error) error {
 	if err != nil {
@@ -129,7 +138,8 @@ func cmpErr(err, def error) error {
 	return def
 }
 
-// logout ends the session of the access token (or of the refresh token in the body).
+// logout ends the session of the refresh token in the body, which must be live and the
+// caller's, or else that of the access token.
 func (a *API) logout(c *gin.Context) {
 	var req refreshRequest
 	if c.Request.ContentLength > 0 {
@@ -139,10 +149,18 @@ func (a *API) logout(c *gin.Context) {
 		}
 	}
 	sid := ""
-	if _, s, err := a.issuer.Verify(credential(c)); err == nil {
+	if req.RefreshToken != "" {
+		sess, err := a.liveSession(c, req.RefreshToken)
+		if err == nil && sess.UserID != principalOf(c).UserID {
+			err = errInvalidRefresh
+		}
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		sid = sess.ID
+	} else if _, s, err := a.issuer.Verify(credential(c)); err == nil {
 		sid = s
-	} else if id, _, found := auth.ParseRefreshToken(req.RefreshToken); found {
-		sid = id
 	}
 	if sid != "" {
 		if _, err := store.RevokeSession(c.Request.Context(), a.db, sid); err != nil {

@@ -474,3 +474,25 @@ func TestAuthRolesManageIsNotAdmin(t *testing.T) {
 		map[string]any{"name": "reader", "permissions": []string{"jobs.view", "roles.manage"}})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 }
+
+// TestAuthLogoutOwnSessionOnly: a refresh token given to logout must be live (its secret
+// checked) and the caller's; another user's session id with a made-up secret ends nothing.
+func TestAuthLogoutOwnSessionOnly(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	_, victim := newLogin(t, s, "vik", auth.RoleAdmin, "victim long password")
+	_, mallory := newLogin(t, s, "mal", auth.RoleViewer, "mallory long password")
+	sid, _, ok := auth.ParseRefreshToken(victim.RefreshToken)
+	require.True(t, ok)
+	for _, token := range []string{"rt_" + sid + "_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", victim.RefreshToken} {
+		r := s.DoAs(t, mallory.AccessToken, http.MethodPost, "/api/v1/auth/logout", map[string]any{"refresh_token": token})
+		require.Equal(t, http.StatusUnauthorized, r.Status, "%s", r.Raw)
+	}
+	require.Equal(t, http.StatusOK, s.DoAs(t, victim.AccessToken, http.MethodGet, "/api/v1/auth/me", nil).Status,
+		"the victim's session lives on")
+	require.Equal(t, http.StatusOK, s.DoAs(t, mallory.AccessToken, http.MethodGet, "/api/v1/auth/me", nil).Status)
+
+	r := s.DoAs(t, victim.AccessToken, http.MethodPost, "/api/v1/auth/logout", map[string]any{"refresh_token": victim.RefreshToken})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	require.Contains(t, string(r.Raw), `"logged_out":true`)
+	require.Equal(t, http.StatusUnauthorized, s.DoAs(t, victim.AccessToken, http.MethodGet, "/api/v1/auth/me", nil).Status)
+}
