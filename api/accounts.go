@@ -36,10 +36,17 @@ func (a *API) login(c *gin.Context) {
 		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "username and password are required"))
 		return
 	}
+	// Failed logins are limited per username too, so that rotating addresses does not help.
+	who := "login:" + strings.ToLower(req.Username)
+	if err := a.checkFailures(c, who); err != nil {
+		a.fail(c, err)
+		return
+	}
 	invalid := filefleet.Errorf(filefleet.EUNAUTHORIZED, "invalid credentials")
 	u, err := store.UserByName(c.Request.Context(), a.db, req.Username)
 	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
 		auth.CheckNoUser(req.Password)
+		a.failed(c, who)
 		a.fail(c, invalid)
 		return
 	} else if err != nil {
@@ -47,6 +54,7 @@ func (a *API) login(c *gin.Context) {
 		return
 	}
 	if !auth.CheckPassword(req.Password, u.PasswordHash) || !u.IsActive {
+		a.failed(c, who)
 		a.fail(c, invalid)
 		return
 	}

@@ -496,3 +496,47 @@ func TestAuthLogoutOwnSessionOnly(t *testing.T) {
 	require.Contains(t, string(r.Raw), `"logged_out":true`)
 	require.Equal(t, http.StatusUnauthorized, s.DoAs(t, victim.AccessToken, http.MethodGet, "/api/v1/auth/me", nil).Status)
 }
+
+// loginFrom posts a login to the API at url with X-Forwarded-For forwarded and returns the
+// status.
+func loginFrom(t *testing.T, url, forwarded, username, password string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
+	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/auth/login", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", forwarded)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestLoginLimitIgnoresForwardedFor: without trusted proxies, X-Forwarded-For does not make a
+// new client address: the 11th login from one peer is refused whatever the header says.
+func TestLoginLimitIgnoresForwardedFor(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	for i := range 10 {
+		require.Equal(t, http.StatusUnauthorized, loginFrom(t, s.URL, fmt.Sprintf("203.0.113.%d", i), fmt.Sprintf("u%d", i),
+			"some long password"), "attempt %d", i+1)
+	}
+	require.Equal(t, http.StatusTooManyRequests, loginFrom(t, s.URL, "203.0.113.99", "u99", "some long password"))
+}
+
+// TestLoginLimitPerUsername: behind a trusted proxy (FILEFLEET_TRUSTED_PROXIES) each forwarded
+// address has its own budget, but failed logins of one username are limited whatever the
+// address: after 10, even the right password waits.
+func TestLoginLimitPerUsername(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	_, url := s.StartAPI(t, "FILEFLEET_TRUSTED_PROXIES=127.0.0.1,::1", "FILEFLEET_LOG_LEVEL=warn")
+	r := s.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"username": "tess", "password": "the right password",
+		"role": auth.RoleViewer})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	for i := range 10 {
+		require.Equal(t, http.StatusUnauthorized, loginFrom(t, url, fmt.Sprintf("198.51.100.%d", i), "tess", "a wrong password"),
+			"attempt %d", i+1)
+	}
+	require.Equal(t, http.StatusUnauthorized, loginFrom(t, url, "198.51.100.200", "other", "a wrong password"),
+		"the 11th login of the peer, from a new forwarded address: not limited")
+	require.Equal(t, http.StatusTooManyRequests, loginFrom(t, url, "198.51.100.201", "tess", "the right password"))
+}
