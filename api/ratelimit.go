@@ -14,7 +14,7 @@ import (
 
 // Rate limit groups: auth (login, refresh: per client address), submit (endpoints that start
 // jobs) and api (everything else), both per user or API key. The auth limit also bounds
-// failed logins per username.
+// failed logins per username and failed /monitoring logins per client address.
 const (
 	LimitAuth   = "auth"
 	LimitSubmit = "submit"
