@@ -1,9 +1,11 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -34,10 +36,17 @@ func (a *API) login(c *gin.Context) {
 		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "username and password are required"))
 		return
 	}
+	// Failed logins are limited per username too, so that rotating addresses does not help.
+	who := "login:" + strings.ToLower(req.Username)
+	if err := a.checkFailures(c, who); err != nil {
+		a.fail(c, err)
+		return
+	}
 	invalid := filefleet.Errorf(filefleet.EUNAUTHORIZED, "invalid credentials")
 	u, err := store.UserByName(c.Request.Context(), a.db, req.Username)
 	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
 		auth.CheckNoUser(req.Password)
+		a.failed(c, who)
 		a.fail(c, invalid)
 		return
 	} else if err != nil {
@@ -45,6 +54,7 @@ func (a *API) login(c *gin.Context) {
 		return
 	}
 	if !auth.CheckPassword(req.Password, u.PasswordHash) || !u.IsActive {
+		a.failed(c, who)
 		a.fail(c, invalid)
 		return
 	}
@@ -89,26 +99,13 @@ func (a *API) refresh(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	invalid := filefleet.Errorf(filefleet.EUNAUTHORIZED, "invalid or expired refresh token; log in again")
-	id, secret, found := auth.ParseRefreshToken(req.RefreshToken)
-	if !found {
-		a.fail(c, invalid)
-		return
-	}
-	sess, err := store.GetSession(c.Request.Context(), a.db, id)
-	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
-		a.fail(c, invalid)
-		return
-	} else if err != nil {
+	sess, err := a.liveSession(c, req.RefreshToken)
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if !auth.SecretMatches(secret, sess.SecretHash) || sess.RevokedAt != nil || !sess.ExpiresAt.After(time.Now()) {
-		a.fail(c, invalid)
-		return
-	}
-	if revoked, err := store.RevokeSession(c.Request.Context(), a.db, id); err != nil || !revoked {
-		a.fail(c, cmpErr(err, invalid))
+	if revoked, err := store.RevokeSession(c.Request.Context(), a.db, sess.ID); err != nil || !revoked {
+		a.fail(c, cmpErr(err, errInvalidRefresh))
 		return
 	}
 	u, err := a.activeUser(c, sess.UserID)
@@ -119,6 +116,28 @@ func (a *API) refresh(c *gin.Context) {
 	a.openSession(c, u, time.Until(sess.ExpiresAt), http.StatusOK)
 }
 
+// errInvalidRefresh answers a refresh token that is not one, or not of a live session.
+var errInvalidRefresh = filefleet.Errorf(filefleet.EUNAUTHORIZED, "invalid or expired refresh token; log in again")
+
+// liveSession returns the session of refresh token token: known, secret matching (constant
+// time), neither revoked nor expired; errInvalidRefresh otherwise.
+func (a *API) liveSession(c *gin.Context, token string) (*store.Session, error) {
+	id, secret, found := auth.ParseRefreshToken(token)
+	if !found {
+		return nil, errInvalidRefresh
+	}
+	sess, err := store.GetSession(c.Request.Context(), a.db, id)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		return nil, errInvalidRefresh
+	} else if err != nil {
+		return nil, err
+	}
+	if !auth.SecretMatches(secret, sess.SecretHash) || sess.RevokedAt != nil || !sess.ExpiresAt.After(time.Now()) {
+		return nil, errInvalidRefresh
+	}
+	return sess, nil
+}
+
 // cmpErr returns err, or def when err is nil.
 func cmpErr(err, def error) error {
 	if err != nil {
@@ -127,7 +146,8 @@ func cmpErr(err, def error) error {
 	return def
 }
 
-// logout ends the session of the access token (or of the refresh token in the body).
+// logout ends the session of the refresh token in the body, which must be live and the
+// caller's, or else that of the access token.
 func (a *API) logout(c *gin.Context) {
 	var req refreshRequest
 	if c.Request.ContentLength > 0 {
@@ -137,10 +157,18 @@ func (a *API) logout(c *gin.Context) {
 		}
 	}
 	sid := ""
-	if _, s, err := a.issuer.Verify(credential(c)); err == nil {
+	if req.RefreshToken != "" {
+		sess, err := a.liveSession(c, req.RefreshToken)
+		if err == nil && sess.UserID != principalOf(c).UserID {
+			err = errInvalidRefresh
+		}
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		sid = sess.ID
+	} else if _, s, err := a.issuer.Verify(credential(c)); err == nil {
 		sid = s
-	} else if id, _, found := auth.ParseRefreshToken(req.RefreshToken); found {
-		sid = id
 	}
 	if sid != "" {
 		if _, err := store.RevokeSession(c.Request.Context(), a.db, sid); err != nil {
@@ -210,14 +238,17 @@ func (a *API) createKey(c *gin.Context) {
 			return
 		}
 	}
-	scopes := make([]string, len(req.Scopes))
-	for i, s := range req.Scopes {
-		scopes[i] = string(s)
+	// A key made with a scoped key gets at most that key's stored scopes: the scopes asked for
+	// are within them (checked above, as the narrowed permissions are), none asked is all of
+	// them. Copying the narrowed permissions instead would give an unscoped key (all of the
+	// role) when the role no longer grants any of the scopes.
+	requested := req.Scopes
+	if len(requested) == 0 {
+		requested = p.Scopes
 	}
-	if p.KeyID != "" && len(scopes) == 0 {
-		for _, perm := range p.Permissions { // a key made with a scoped key gets no more than it
-			scopes = append(scopes, string(perm))
-		}
+	scopes := make([]string, len(requested))
+	for i, s := range requested {
+		scopes[i] = string(s)
 	}
 	id, secret, key := auth.NewKey()
 	k := store.APIKey{ID: id, UserID: p.UserID, Name: req.Name, SecretHash: auth.HashSecret(secret), Scopes: scopes,
@@ -248,18 +279,39 @@ func (a *API) listKeys(c *gin.Context) {
 	ok(c, http.StatusOK, keys, gin.H{"total": len(keys)})
 }
 
-// deleteKey revokes one of the principal's keys (anyone's for users.manage).
+// deleteKey revokes one of the principal's keys (anyone's for users.manage). A limited key
+// revokes only keys within its scopes (itself included).
 func (a *API) deleteKey(c *gin.Context) {
 	p := principalOf(c)
-	userID := p.UserID
-	if p.Can(auth.PermUsersManage) {
-		userID = 0
+	k, err := store.GetKey(c.Request.Context(), a.db, c.Param("id"))
+	if err == nil && k.UserID != p.UserID {
+		if !p.Can(auth.PermUsersManage) {
+			err = filefleet.Errorf(filefleet.ENOTFOUND, "API key %s not found", k.ID)
+		} else {
+			err = a.manageableUser(c, k.UserID)
+		}
 	}
-	if err := store.RevokeKey(c.Request.Context(), a.db, c.Param("id"), userID); err != nil {
+	if err == nil && k.UserID == p.UserID && p.Limited() && (len(k.Scopes) == 0 || !auth.Within(permissions(k.Scopes), p.Scopes)) {
+		err = filefleet.Errorf(filefleet.EFORBIDDEN, "API key %s has scopes this key lacks (%s); revoke it with a login "+
+			"session or an unscoped key", k.ID, scopeList(p.Scopes))
+	}
+	if err == nil {
+		err = store.RevokeKey(c.Request.Context(), a.db, k.ID, k.UserID)
+	}
+	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	ok(c, http.StatusOK, gin.H{"revoked": c.Param("id")}, nil)
+	ok(c, http.StatusOK, gin.H{"revoked": k.ID}, nil)
+}
+
+// scopeList shows scopes for a message: "jobs.view, files.view".
+func scopeList(scopes []auth.Permission) string {
+	ss := make([]string, len(scopes))
+	for i, s := range scopes {
+		ss[i] = string(s)
+	}
+	return strings.Join(ss, ", ")
 }
 
 // usernamePattern is what a username may be.
@@ -270,8 +322,10 @@ type userRequest struct {
 	Username string  `json:"username"`
 	Email    *string `json:"email"`
 	Password *string `json:"password"`
-	Role     *string `json:"role"`
-	IsActive *bool   `json:"is_active"`
+	// CurrentPassword proves who changes their own password (PATCH only).
+	CurrentPassword *string `json:"current_password"`
+	Role            *string `json:"role"`
+	IsActive        *bool   `json:"is_active"`
 }
 
 func (a *API) createUser(c *gin.Context) {
@@ -286,6 +340,10 @@ func (a *API) createUser(c *gin.Context) {
 	}
 	if req.Password == nil || req.Role == nil {
 		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "password and role are required"))
+		return
+	}
+	if err := a.grantableRole(c, *req.Role); err != nil {
+		a.fail(c, err)
 		return
 	}
 	hash, err := auth.HashPassword(*req.Password)
@@ -359,8 +417,16 @@ func (a *API) patchUser(c *gin.Context) {
 		a.fail(c, filefleet.Errorf(filefleet.EINVALID, "a username cannot be changed"))
 		return
 	}
+	if err := a.mayChangeUser(c, id, req.Role); err != nil {
+		a.fail(c, err)
+		return
+	}
 	upd := store.UserUpdate{Email: req.Email, Role: req.Role, IsActive: req.IsActive}
 	if req.Password != nil {
+		if err := a.mayChangePassword(c, id, req.CurrentPassword); err != nil {
+			a.fail(c, err)
+			return
+		}
 		hash, err := auth.HashPassword(*req.Password)
 		if err != nil {
 			a.fail(c, err)
@@ -376,6 +442,81 @@ func (a *API) patchUser(c *gin.Context) {
 	ok(c, http.StatusOK, u, nil)
 }
 
+// holdsAll checks that the principal holds every permission of perms, which what has: nobody
+// hands out, or acts on, more than they have.
+func holdsAll(p *auth.Principal, perms []string, what string) error {
+	for _, perm := range perms {
+		if !p.Can(auth.Permission(perm)) {
+			return filefleet.Errorf(filefleet.EFORBIDDEN, "%s holds permission %s, which you do not have; "+
+				"ask a user who has it", what, perm)
+		}
+	}
+	return nil
+}
+
+// grantableRole checks that role name exists and that the principal holds all of its
+// permissions.
+func (a *API) grantableRole(c *gin.Context, name string) error {
+	r, err := store.RoleByName(c.Request.Context(), a.db, name)
+	if err != nil {
+		return err
+	}
+	return holdsAll(principalOf(c), r.Permissions, "role "+name)
+}
+
+// manageableUser checks that the principal holds every permission of user id's role, as
+// changing or deleting another user (or their keys) needs.
+func (a *API) manageableUser(c *gin.Context, id int64) error {
+	u, err := store.GetUser(c.Request.Context(), a.db, id)
+	if err != nil {
+		return err
+	}
+	return holdsAll(principalOf(c), u.Permissions, fmt.Sprintf("user %s (role %s)", u.Username, u.Role))
+}
+
+// mayChangeUser checks a change of user id, to role if not nil: nobody changes their own role,
+// and users.manage acts only on users, and gives only roles, within its holder's permissions.
+func (a *API) mayChangeUser(c *gin.Context, id int64, role *string) error {
+	self := id == principalOf(c).UserID
+	if self && role != nil {
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "you cannot change your own role; ask another user with %s",
+			auth.PermUsersManage)
+	}
+	if !self {
+		if err := a.manageableUser(c, id); err != nil {
+			return err
+		}
+	}
+	if role != nil {
+		return a.grantableRole(c, *role)
+	}
+	return nil
+}
+
+// mayChangePassword checks that the principal may set user id's password: not with a limited
+// API key, and for their own password only with current (their present password).
+func (a *API) mayChangePassword(c *gin.Context, id int64, current *string) error {
+	p := principalOf(c)
+	if p.Limited() {
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "an API key with scopes cannot change passwords; "+
+			"log in, or use an unscoped key")
+	}
+	if id != p.UserID {
+		return nil // users.manage, checked by userID: a reset
+	}
+	if current == nil || *current == "" {
+		return filefleet.Errorf(filefleet.EINVALID, "changing your password needs current_password, your present password")
+	}
+	u, err := store.GetUser(c.Request.Context(), a.db, id)
+	if err != nil {
+		return err
+	}
+	if !auth.CheckPassword(*current, u.PasswordHash) {
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "current_password is wrong; give your present password")
+	}
+	return nil
+}
+
 func (a *API) deleteUser(c *gin.Context) {
 	id, err := idParam(c, "user")
 	if err != nil {
@@ -384,6 +525,10 @@ func (a *API) deleteUser(c *gin.Context) {
 	}
 	if id == principalOf(c).UserID {
 		a.fail(c, filefleet.Errorf(filefleet.ECONFLICT, "you cannot delete yourself"))
+		return
+	}
+	if err := a.manageableUser(c, id); err != nil {
+		a.fail(c, err)
 		return
 	}
 	if err := store.DeleteUser(c.Request.Context(), a.db, id); err != nil {
@@ -427,9 +572,16 @@ func (a *API) putRole(c *gin.Context) {
 			r.Permissions = append(r.Permissions, string(p))
 		}
 	}
+	if err := holdsAll(principalOf(c), r.Permissions, "role "+r.Name); err != nil {
+		a.fail(c, err)
+		return
+	}
 	status := http.StatusCreated
 	if c.Request.Method == http.MethodPut {
 		id, err := idParam(c, "role")
+		if err == nil {
+			err = a.mayChangeRole(c, id)
+		}
 		if err != nil {
 			a.fail(c, err)
 			return
@@ -441,6 +593,23 @@ func (a *API) putRole(c *gin.Context) {
 		return
 	}
 	ok(c, status, r, nil)
+}
+
+// mayChangeRole checks that the principal may change role id: not their own, and not one
+// holding a permission they lack. Built-in roles are left to store.PutRole (409).
+func (a *API) mayChangeRole(c *gin.Context, id int64) error {
+	r, err := store.GetRole(c.Request.Context(), a.db, id)
+	p := principalOf(c)
+	switch {
+	case err != nil:
+		return err
+	case r.IsSystem:
+		return nil
+	case r.Name == p.Role:
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "you cannot change your own role %s; ask another user with %s",
+			r.Name, auth.PermRolesManage)
+	}
+	return holdsAll(p, r.Permissions, "role "+r.Name)
 }
 
 func (a *API) listRoles(c *gin.Context) {

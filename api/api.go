@@ -62,6 +62,10 @@ type Config struct {
 	// LocalDirs are the directories local roots must lie in (symlinks resolved); none: any
 	// directory the server can read, which lets whoever may manage roots read it all.
 	LocalDirs []string
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies whose
+	// X-Forwarded-For and X-Real-IP name the client; none: the client is the peer address,
+	// whatever the headers say.
+	TrustedProxies []string
 }
 
 // API is the HTTP server.
@@ -111,6 +115,8 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, js *jobs.Service, box *secret.B
 func (a *API) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// Checked by Start; on an error gin trusts no proxy.
+	_ = r.SetTrustedProxies(a.cfg.TrustedProxies)
 	r.Use(requestID, a.recovery, a.accessLog)
 	if m := corsMiddleware(a.cfg.CORSOrigins); m != nil {
 		r.Use(m)
@@ -235,6 +241,9 @@ func (a *API) Routes() gin.RoutesInfo {
 
 // Start listens on Addr and serves until Stop.
 func (a *API) Start(ctx context.Context) error {
+	if err := gin.New().SetTrustedProxies(a.cfg.TrustedProxies); err != nil {
+		return filefleet.Errorf(filefleet.EINVALID, "trusted proxies: %v; give IP addresses or CIDRs", err)
+	}
 	if err := a.hub.Start(ctx); err != nil {
 		return err
 	}

@@ -105,7 +105,8 @@ func (a *API) keyPrincipal(c *gin.Context, key string) (*auth.Principal, error) 
 	if err := store.TouchKey(c.Request.Context(), a.db, k.ID); err != nil {
 		a.log.Warn("record API key use", "key_id", k.ID, "err", err)
 	}
-	return &auth.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, Permissions: perms, KeyID: k.ID}, nil
+	return &auth.Principal{UserID: u.ID, Username: u.Username, Role: u.Role, Permissions: perms, KeyID: k.ID,
+		Scopes: permissions(k.Scopes)}, nil
 }
 
 // activeUser loads user id; 401 when it is gone or disabled.

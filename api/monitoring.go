@@ -26,8 +26,13 @@ func (a *API) monitoring(readOnly bool) *asynqmon.HTTPHandler {
 // monitoringAccess says which dashboard a request may see: the full one for the admin token
 // or a principal with every permission, the read-only one for monitoring.view (operators).
 // Credentials come as for the API, or as the password of HTTP basic auth (any user name) for
-// browsers: an API key, an access token or the admin token.
+// browsers: an API key, an access token or the admin token. Failed attempts are limited per
+// client address (the auth group's rate), against guessing the admin token.
 func (a *API) monitoringAccess(c *gin.Context) (full bool, err error) {
+	who := "monitoring:" + c.ClientIP()
+	if err := a.checkFailures(c, who); err != nil {
+		return false, err
+	}
 	cred := credential(c)
 	if _, pass, ok := c.Request.BasicAuth(); ok && cred == "" {
 		cred = pass
@@ -42,6 +47,9 @@ func (a *API) monitoringAccess(c *gin.Context) (full bool, err error) {
 	p, err := a.principalFor(c, cred)
 	switch {
 	case err != nil:
+		if filefleet.ErrorCode(err) == filefleet.EUNAUTHORIZED {
+			a.failed(c, who)
+		}
 		return false, err
 	case p.Can(auth.PermAll):
 		return true, nil

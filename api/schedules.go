@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/auth"
 	"github.com/filefleet/filefleet/jobs"
 	"github.com/filefleet/filefleet/scheduler"
 	"github.com/filefleet/filefleet/store"
@@ -24,8 +25,13 @@ type scheduleRequest struct {
 	Enabled  *bool            `json:"enabled"`
 }
 
-// apply copies the fields given onto s and validates the result.
+// applySchedule copies the fields given onto s and validates the result. Setting the job
+// needs jobs.submit besides schedules.manage: the schedule submits it.
 func (a *API) applySchedule(c *gin.Context, req scheduleRequest, s *filefleet.Schedule) error {
+	if req.Job != nil && !principalOf(c).Can(auth.PermJobsSubmit) {
+		return filefleet.Errorf(filefleet.EFORBIDDEN, "a schedule's job needs permission %s too, as the schedule submits it",
+			auth.PermJobsSubmit)
+	}
 	if req.Name != nil {
 		s.Name = strings.TrimSpace(*req.Name)
 	}

@@ -61,6 +61,26 @@ type Principal struct {
 	Role        string       `json:"role"`
 	Permissions []Permission `json:"permissions"`
 	KeyID       string       `json:"key_id,omitempty"` // the API key used, if any
+	// Scopes are the API key's scopes as stored (not narrowed by the user's role); none for
+	// a login session or an unscoped key.
+	Scopes []Permission `json:"scopes,omitempty"`
+}
+
+// Limited reports whether the principal acts through an API key limited by scopes (other than
+// "*"). A limited key cannot change passwords, and creates and revokes only keys within its
+// scopes.
+func (p *Principal) Limited() bool {
+	return p != nil && len(p.Scopes) > 0 && !slices.Contains(p.Scopes, PermAll)
+}
+
+// Within reports whether every permission of perms is in scopes.
+func Within(perms, scopes []Permission) bool {
+	for _, s := range perms {
+		if !slices.Contains(scopes, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // Can reports whether the principal holds permission p.

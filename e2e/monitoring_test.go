@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -74,4 +75,17 @@ func basic(user, pass string) string {
 	req, _ := http.NewRequest(http.MethodGet, "http://x", nil)
 	req.SetBasicAuth(user, pass)
 	return req.Header.Get("Authorization")[len("Basic "):]
+}
+
+// TestMonitoringFailuresLimited: wrong credentials on /monitoring are limited per client
+// address (the auth group's rate): past 10 a minute even the admin token waits.
+func TestMonitoringFailuresLimited(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	for i := range 10 {
+		resp, body := call(t, http.MethodGet, s.URL+"/monitoring/api/queues", "Basic "+basic("admin", fmt.Sprintf("guess-%d", i)))
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "guess %d: %s", i+1, body)
+	}
+	resp, body := call(t, http.MethodGet, s.URL+"/monitoring/api/queues", "Bearer "+testenv.AdminToken)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%s", body)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 }

@@ -385,6 +385,10 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.do("", "POST", "/api/v1/auth/refresh", map[string]any{"refresh_token": "rt_bogus"}, 401)
 	c.do(sess.AccessToken, "POST", "/api/v1/auth/logout", nil, 200)
 	c.do(sess.AccessToken, "GET", "/api/v1/auth/me", nil, 401)
+	c.do("", "POST", "/api/v1/auth/login", map[string]any{"username": "ana", "password": "a long passphrase"}, 200).Decode(t, &sess)
+	c.do(sess.AccessToken, "PATCH", fmt.Sprintf("/api/v1/users/%d", ana.ID), map[string]any{"password": "a new passphrase"}, 400)
+	c.do(sess.AccessToken, "PATCH", fmt.Sprintf("/api/v1/users/%d", ana.ID), map[string]any{"password": "a new passphrase",
+		"current_password": "a long passphrase"}, 200)
 
 	c.do(admin, "GET", "/api/v1/roles/permissions", nil, 200)
 	c.do(viewer, "GET", "/api/v1/roles/permissions", nil, 403)

@@ -204,3 +204,27 @@ func TestStalledJobWithArchivedTaskFails(t *testing.T) {
 	require.Equal(t, filefleet.JobStateFailed, done.Status)
 	require.Contains(t, done.Error, "failed for good")
 }
+
+// TestScheduleJobNeedsSubmit: schedules.manage alone cannot set a schedule's job (it would
+// submit jobs); with jobs.submit too it can, and without it other fields still change.
+func TestScheduleJobNeedsSubmit(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	for name, perms := range map[string][]string{"planner": {"schedules.view", "schedules.manage"},
+		"runner": {"schedules.view", "schedules.manage", "jobs.submit"}} {
+		r := s.Do(t, http.MethodPost, "/api/v1/roles", map[string]any{"name": name, "permissions": perms})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	}
+	planner, runner := s.NewUser(t, "pat", "planner"), s.NewUser(t, "rui", "runner")
+	body := map[string]any{"name": "nightly", "cron": "0 3 * * *", "job": map[string]any{"type": "noop"}}
+	r := s.DoAs(t, planner, http.MethodPost, "/api/v1/schedules", body)
+	require.Equal(t, http.StatusForbidden, r.Status, "%s", r.Raw)
+	require.Contains(t, r.Error.Message, "jobs.submit")
+	r = s.DoAs(t, runner, http.MethodPost, "/api/v1/schedules", body)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var sc filefleet.Schedule
+	r.Decode(t, &sc)
+	r = s.DoAs(t, planner, http.MethodPatch, "/api/v1/schedules/"+sc.ID, map[string]any{"job": map[string]any{"type": "noop"}})
+	require.Equal(t, http.StatusForbidden, r.Status, "%s", r.Raw)
+	r = s.DoAs(t, planner, http.MethodPatch, "/api/v1/schedules/"+sc.ID, map[string]any{"cron": "0 4 * * *"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+}

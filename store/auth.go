@@ -81,6 +81,8 @@ type UserUpdate struct {
 }
 
 // UpdateUser changes user id; ENOTFOUND if there is none, EUNPROCESSABLE for an unknown role.
+// A new password ends every session of the user (their refresh tokens, and so the access
+// tokens issued with them); API keys stay.
 func UpdateUser(ctx context.Context, q sqlx.QueryerContext, id int64, u UserUpdate) (*User, error) {
 	if u.Role != nil {
 		var exists bool
@@ -95,7 +97,9 @@ func UpdateUser(ctx context.Context, q sqlx.QueryerContext, id int64, u UserUpda
 			password_hash = coalesce($3, password_hash),
 			role_id = coalesce((SELECT id FROM roles WHERE name = $4), role_id),
 			is_active = coalesce($5, is_active), updated_at = now()
-		WHERE id = $1 RETURNING id) SELECT count(*) FROM u`, id, u.Email, u.PasswordHash, u.Role, u.IsActive)
+		WHERE id = $1 RETURNING id),
+		s AS (UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND $3::text IS NOT NULL AND revoked_at IS NULL)
+		SELECT count(*) FROM u`, id, u.Email, u.PasswordHash, u.Role, u.IsActive)
 	if err != nil {
 		return nil, translate(err, "update user")
 	}
@@ -156,6 +160,17 @@ func GetRole(ctx context.Context, q sqlx.QueryerContext, id int64) (*Role, error
 		return nil, filefleet.Errorf(filefleet.ENOTFOUND, "role %d not found", id)
 	}
 	return &r, translate(err, "get role")
+}
+
+// RoleByName returns the role called name; EUNPROCESSABLE if there is none (names come in
+// request bodies).
+func RoleByName(ctx context.Context, q sqlx.QueryerContext, name string) (*Role, error) {
+	var r Role
+	err := sqlx.GetContext(ctx, q, &r, `SELECT * FROM roles WHERE name = $1`, name)
+	if filefleet.ErrorCode(translate(err, "")) == filefleet.ENOTFOUND {
+		return nil, filefleet.Errorf(filefleet.EUNPROCESSABLE, "role %q does not exist; GET /api/v1/roles lists them", name)
+	}
+	return &r, translate(err, "role by name")
 }
 
 // PutRole creates role r (ID 0) or changes it; ECONFLICT for a taken name or a built-in role.

@@ -71,7 +71,10 @@ Configuration comes from environment variables, overridden by flags (filefleet <
   FILEFLEET_ADMIN_PASSWORD    with no users yet, the API creates the first admin with it
   FILEFLEET_ADMIN_USERNAME    that admin's name (default admin)
   FILEFLEET_RATE_LIMIT_API, FILEFLEET_RATE_LIMIT_SUBMIT, FILEFLEET_RATE_LIMIT_AUTH
-                              requests a minute per key or user (auth: per address); defaults 3000, 600, 10; 0 is off
+                              requests a minute per key or user (auth: per address, and failed logins
+                              per username); defaults 3000, 600, 10; 0 is off
+  FILEFLEET_TRUSTED_PROXIES   comma list of reverse proxies (IPs or CIDRs) whose X-Forwarded-For names
+                              the client (default: none, the peer address is the client)
   FILEFLEET_LOCAL_ROOT_DIRS   comma list of directories local roots must lie in (default: any directory)
   FILEFLEET_CORS_ORIGINS      comma list of origins browsers may call the API from ("*": any)
 ` + cliUsage
@@ -248,6 +251,7 @@ func run(ctx context.Context, cmd string, cfg config, log *slog.Logger, stdout i
 		}
 		a = api.New(db, rdb, js, box, log, api.Config{Addr: cfg.HTTPAddr, Redis: ropt, AdminToken: os.Getenv("FILEFLEET_ADMIN_TOKEN"),
 			RateLimits: rateLimits(), CORSOrigins: listEnv("FILEFLEET_CORS_ORIGINS"), LocalDirs: listEnv("FILEFLEET_LOCAL_ROOT_DIRS"),
+			TrustedProxies:   listEnv("FILEFLEET_TRUSTED_PROXIES"),
 			DownloadMaxBytes: int64(envInt("FILEFLEET_DOWNLOAD_MAX_BYTES", api.DownloadMaxBytesDefault))})
 		services = append(services, a)
 	}
