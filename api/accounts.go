@@ -595,8 +595,9 @@ func (a *API) putRole(c *gin.Context) {
 	ok(c, status, r, nil)
 }
 
-// mayChangeRole checks that the principal may change role id: not their own, and not one
-// holding a permission they lack. Built-in roles are left to store.PutRole (409).
+// mayChangeRole checks that the principal may change or delete role id: not their own, and
+// not one holding a permission they lack. Built-in roles are left to store.PutRole and
+// store.DeleteRole (409).
 func (a *API) mayChangeRole(c *gin.Context, id int64) error {
 	r, err := store.GetRole(c.Request.Context(), a.db, id)
 	p := principalOf(c)
@@ -638,6 +639,10 @@ func (a *API) getRole(c *gin.Context) {
 func (a *API) deleteRole(c *gin.Context) {
 	id, err := idParam(c, "role")
 	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	if err := a.mayChangeRole(c, id); err != nil {
 		a.fail(c, err)
 		return
 	}

@@ -462,6 +462,8 @@ func TestAuthRolesManageIsNotAdmin(t *testing.T) {
 			map[string]any{"name": "strong", "permissions": []string{"jobs.view"}}, "changing a stronger role"},
 		{http.MethodPost, "/api/v1/roles", map[string]any{"name": "mine", "permissions": []string{"users.manage"}},
 			"granting a permission it lacks"},
+		{http.MethodDelete, fmt.Sprintf("/api/v1/roles/%d", roles["strong"]), nil, "deleting a stronger role"},
+		{http.MethodDelete, fmt.Sprintf("/api/v1/roles/%d", roles["rolemgr"]), nil, "deleting its own role"},
 	} {
 		r := s.DoAs(t, mgr, tc.method, tc.path, tc.body)
 		require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", tc.why, r.Raw)
@@ -473,6 +475,8 @@ func TestAuthRolesManageIsNotAdmin(t *testing.T) {
 	r = s.DoAs(t, mgr, http.MethodPut, fmt.Sprintf("/api/v1/roles/%d", reader.ID),
 		map[string]any{"name": "reader", "permissions": []string{"jobs.view", "roles.manage"}})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r = s.DoAs(t, mgr, http.MethodDelete, fmt.Sprintf("/api/v1/roles/%d", reader.ID), nil)
+	require.Equal(t, http.StatusOK, r.Status, "a role within its own permissions may go: %s", r.Raw)
 }
 
 // TestAuthLogoutOwnSessionOnly: a refresh token given to logout must be live (its secret
