@@ -53,6 +53,14 @@ type Backend interface {
 	Close() error
 }
 
+// TempStaleAfter is the age after which a backend's listing removes a temporary file of its
+// own (a Put or Copy whose writer died before renaming it into place). Writes finish long
+// before; such leftovers would otherwise take space for good, unseen.
+const TempStaleAfter = 24 * time.Hour
+
+// StaleTemp reports whether a temporary file last written at mtime was left behind.
+func StaleTemp(mtime time.Time) bool { return time.Since(mtime) > TempStaleAfter }
+
 // CopyRenamer is a Backend whose Rename copies and then deletes (S3): its check that the
 // destination is free and the copy are apart, so callers that race for one name must
 // serialize.

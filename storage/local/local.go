@@ -22,7 +22,7 @@ import (
 )
 
 // TempPrefix starts the names of the files Put and Copy write before renaming them into
-// place. List hides them.
+// place. List hides them, and removes those older than storage.TempStaleAfter.
 const TempPrefix = ".filefleet-tmp-"
 
 // Backend is a storage.Backend on a local directory.
@@ -93,8 +93,14 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 	items := make([]item, 0, len(des))
 	for _, de := range des {
 		name := de.Name()
-		if strings.HasPrefix(name, TempPrefix) || !utf8.ValidString(name) {
-			continue // temporary, or a name no path (nor the catalog) can hold
+		if strings.HasPrefix(name, TempPrefix) {
+			if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && storage.StaleTemp(fi.ModTime()) {
+				_ = b.root.Remove(osName(storage.Join(dir, name))) // a dead writer's leftover
+			}
+			continue
+		}
+		if !utf8.ValidString(name) {
+			continue // a name no path (nor the catalog) can hold
 		}
 		it := item{key: name, de: de}
 		isDir := de.IsDir()

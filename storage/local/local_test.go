@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -116,4 +117,24 @@ func TestTempFilesHidden(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	require.Equal(t, "a.txt", list[0].Path)
+}
+
+// TestStaleTempRemoved: a listing removes temporary files older than a day (a writer that
+// died before renaming its file into place) and leaves fresh ones (writes in progress); it
+// lists neither.
+func TestStaleTempRemoved(t *testing.T) {
+	dir := t.TempDir()
+	old, fresh := filepath.Join(dir, local.TempPrefix+"old"), filepath.Join(dir, local.TempPrefix+"fresh")
+	for _, p := range []string{old, fresh, filepath.Join(dir, "kept.txt")} {
+		require.NoError(t, os.WriteFile(p, []byte("x"), 0o644))
+	}
+	long := time.Now().Add(-2 * storage.TempStaleAfter)
+	require.NoError(t, os.Chtimes(old, long, long))
+
+	entries, _, err := open(t, dir).List(t.Context(), "", "", 100)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "kept.txt", entries[0].Name())
+	require.NoFileExists(t, old, "the stale temporary file is gone")
+	require.FileExists(t, fresh, "a write in progress is left alone")
 }

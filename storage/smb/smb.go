@@ -27,7 +27,8 @@ import (
 )
 
 // TempPrefix starts the names of the files Put and Copy write before renaming them into
-// place (the same prefix as the local backend's). List hides them.
+// place (the same prefix as the local backend's). List hides them, and removes those older
+// than storage.TempStaleAfter.
 const TempPrefix = ".filefleet-tmp-"
 
 // PortDefault is the SMB port used when Config.Port is 0.
@@ -268,6 +269,9 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 				return ctx.Err()
 			}
 			name := fi.Name()
+			if strings.HasPrefix(name, TempPrefix) && !isDir(fi) && storage.StaleTemp(fi.ModTime()) {
+				_ = sh.Remove(path.Join(full, name)) // a dead writer's leftover
+			}
 			if strings.HasPrefix(name, TempPrefix) || name == "" || name == "." || name == ".." ||
 				strings.Contains(name, "/") || !utf8.ValidString(name) {
 				continue

@@ -356,3 +356,26 @@ func TestReconnectAfterRestart(t *testing.T) {
 	require.NoError(t, rc.Close())
 	require.Equal(t, "after", string(got))
 }
+
+// TestStaleTempRemoved: a listing removes temporary files older than a day (a writer that
+// died before renaming its file into place) and leaves fresh ones (writes in progress); it
+// lists neither.
+func TestStaleTempRemoved(t *testing.T) {
+	cfg := testRoot(t, testConfig(t))
+	share := mount(t, cfg)
+	old, fresh := cfg.Path+"/"+smb.TempPrefix+"old", cfg.Path+"/"+smb.TempPrefix+"fresh"
+	for _, p := range []string{old, fresh, cfg.Path + "/kept.txt"} {
+		require.NoError(t, share.WriteFile(p, []byte("x"), 0o644))
+	}
+	long := time.Now().Add(-2 * storage.TempStaleAfter)
+	require.NoError(t, share.Chtimes(old, long, long))
+
+	entries, _, err := newBackend(t, cfg).List(context.Background(), "", "", 100)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "kept.txt", entries[0].Name())
+	_, err = share.Stat(old)
+	require.ErrorIs(t, err, os.ErrNotExist, "the stale temporary file is gone")
+	_, err = share.Stat(fresh)
+	require.NoError(t, err, "a write in progress is left alone")
+}
