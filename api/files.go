@@ -3,8 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
-	"path"
-	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -61,6 +60,22 @@ func (a *API) getFile(c *gin.Context) {
 	ok(c, http.StatusOK, f, nil)
 }
 
+// stillAsCatalogued returns ECONFLICT unless the file at f's path is still a file of f's size
+// and modification time (to the second: S3 listings and HEAD differ below it): a deletion
+// must not remove content the catalog has not seen. ENOTFOUND when it is gone.
+func stillAsCatalogued(ctx context.Context, b storage.Backend, f *filefleet.File) error {
+	e, err := b.Stat(ctx, f.Path)
+	switch {
+	case filefleet.ErrorCode(err) == filefleet.ENOTFOUND:
+		return filefleet.Errorf(filefleet.ENOTFOUND, "%s is no longer in its root; rescan %s to update the catalog", f.Path, f.RootName)
+	case err != nil:
+		return err
+	case e.IsDir || e.Size != f.Size || !e.ModTime.Truncate(time.Second).Equal(f.ModifiedAt.Truncate(time.Second)):
+		return filefleet.Errorf(filefleet.ECONFLICT, "%s changed since the catalog saw it; rescan %s and try again", f.Path, f.RootName)
+	}
+	return nil
+}
+
 // deleteFile deletes a catalog file from its storage: by default it moves it to
 // .filefleet-trash/deleted/<deletion id>/ in its root (where it can be taken back), with
 // ?permanent=true it removes it. The deletion is journaled before the file is touched.
@@ -73,20 +88,25 @@ func (a *API) deleteFile(c *gin.Context) {
 		return
 	}
 	defer b.Close()
+	if err := stillAsCatalogued(ctx, b, f); err != nil {
+		a.fail(c, err)
+		return
+	}
 	userID := principalOf(c).UserID
 	d := store.FileDeletion{FileID: f.ID, RootID: f.RootID, Path: f.Path, UserID: &userID, RequestID: c.GetString("request_id")}
-	if err := store.StartDeletion(ctx, a.db, &d); err != nil {
+	if err := store.StartDeletion(ctx, a.db, &d, !permanent); err != nil {
 		a.fail(c, err)
 		return
 	}
 	if !permanent {
-		d.TrashPath = path.Join(filefleet.TrashDir, "deleted", strconv.FormatInt(d.ID, 10), f.Path)
 		err = b.Rename(ctx, f.Path, d.TrashPath)
 	} else {
 		err = b.Remove(ctx, f.Path)
 	}
+	// From here on the file has moved (or failed to): record it even if the client left.
+	ctx = context.WithoutCancel(ctx)
 	if err != nil {
-		if ferr := store.FinishDeletion(context.WithoutCancel(ctx), a.db, d.ID, "failed", "", filefleet.ErrorMessage(err)); ferr != nil {
+		if ferr := store.FinishDeletion(ctx, a.db, d.ID, "failed", "", filefleet.ErrorMessage(err)); ferr != nil {
 			a.log.Error("journal failed deletion", "deletion_id", d.ID, "err", ferr)
 		}
 		a.fail(c, err)

@@ -20,7 +20,7 @@ import (
 func TestDeleteFile(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]int64{"keep.txt": 5, "a/trash-me.txt": 7, "gone.txt": 9})
+	writeTree(t, dir, map[string]int64{"keep.txt": 5, "a/trash-me.txt": 7, "gone.txt": 9, "changed.txt": 3})
 	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
 	require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "disk"}).ID, 30*time.Second).Status)
@@ -54,6 +54,17 @@ func TestDeleteFile(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(dir, "gone.txt"))
 	r = s.Do(t, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d", gone.ID), nil)
 	require.Equal(t, http.StatusNotFound, r.Status, "deleted already: %s", r.Raw)
+
+	// Changed since the scan: the catalog has not seen this content, so it is not deleted.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "changed.txt"), []byte("new content"), 0o644))
+	for _, q := range []string{"", "?permanent=true"} {
+		r = s.Do(t, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d%s", cat["changed.txt"].ID, q), nil)
+		require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+		require.Contains(t, r.Error.Message, "rescan")
+	}
+	data, err = os.ReadFile(filepath.Join(dir, "changed.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "new content", string(data), "left alone")
 
 	after := catalog(t, s, "disk", false)
 	require.NotContains(t, after, "a/trash-me.txt")

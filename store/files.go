@@ -180,11 +180,19 @@ type FileDeletion struct {
 	Message   string `json:"message,omitempty" db:"message"`
 }
 
-// StartDeletion journals a deletion before the file is touched; it fills d.ID.
-func StartDeletion(ctx context.Context, q sqlx.QueryerContext, d *FileDeletion) error {
-	err := sqlx.GetContext(ctx, q, &d.ID, `INSERT INTO file_deletions (file_id, root_id, path, trash_path, user_id, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, d.FileID, d.RootID, d.Path, d.TrashPath, d.UserID, d.RequestID)
-	d.State = "in_progress"
+// StartDeletion journals a deletion before the file is touched; it fills d.ID and, when
+// trash is set, d.TrashPath (.filefleet-trash/deleted/<id>/<path>), so that the journal says
+// where the file goes before it moves: a crash right after the move leaves it findable.
+func StartDeletion(ctx context.Context, q sqlx.QueryerContext, d *FileDeletion, trash bool) error {
+	row := struct {
+		ID        int64  `db:"id"`
+		TrashPath string `db:"trash_path"`
+	}{}
+	err := sqlx.GetContext(ctx, q, &row, `WITH n AS (SELECT nextval(pg_get_serial_sequence('file_deletions', 'id')) AS id)
+		INSERT INTO file_deletions (id, file_id, root_id, path, trash_path, user_id, request_id)
+		SELECT n.id, $1, $2, $3, CASE WHEN $7 THEN $4 || n.id || '/' || $3 ELSE '' END, $5, $6 FROM n
+		RETURNING id, trash_path`, d.FileID, d.RootID, d.Path, filefleet.TrashDir+"/deleted/", d.UserID, d.RequestID, trash)
+	d.ID, d.TrashPath, d.State = row.ID, row.TrashPath, "in_progress"
 	return translate(err, "start deletion")
 }
 

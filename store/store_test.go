@@ -506,3 +506,24 @@ func TestDeletePendingJobs(t *testing.T) {
 		require.NoError(t, err, "a started job stays")
 	}
 }
+
+// TestStartDeletionNamesTheTrashPath: the journal says where a trashed file goes before it
+// moves, so a crash right after the move leaves it findable; a permanent deletion has none.
+func TestStartDeletionNamesTheTrashPath(t *testing.T) {
+	ctx := context.Background()
+	db, _ := testenv.DB(t)
+	root := filefleet.Root{Name: "disk", Kind: filefleet.RootKindLocal, Path: "/tmp"}
+	require.NoError(t, store.CreateRoot(ctx, db, nil, &root))
+	for _, trash := range []bool{true, false} {
+		d := store.FileDeletion{FileID: 1, RootID: root.ID, Path: "a/b.txt"}
+		require.NoError(t, store.StartDeletion(ctx, db, &d, trash))
+		var journaled string
+		require.NoError(t, db.GetContext(ctx, &journaled, `SELECT trash_path FROM file_deletions WHERE id = $1`, d.ID))
+		want := ""
+		if trash {
+			want = fmt.Sprintf(".filefleet-trash/deleted/%d/a/b.txt", d.ID)
+		}
+		require.Equal(t, want, journaled)
+		require.Equal(t, want, d.TrashPath)
+	}
+}
