@@ -293,6 +293,10 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 	// is pooled: growing one per call would leave tens of MB of garbage per large Put.
 	buf := headBuffers.Get().(*[]byte)
 	defer headBuffers.Put(buf)
+	// io.ReadFull and minio-go take io.ErrUnexpectedEOF from the source for a normal end;
+	// from a multipart form it means the body ended before its boundary: a cut-off upload.
+	tr := &truncationReader{r: r}
+	r = tr
 	n, err := io.ReadFull(r, *buf)
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return storage.Entry{}, err
@@ -302,7 +306,9 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 		body, size = io.MultiReader(body, r), -1
 	}
 	info, err := b.client.PutObject(ctx, b.bucket, b.key(p), body, size, minio.PutObjectOptions{PartSize: PartSize})
-	if err != nil {
+	if tr.truncated {
+		return storage.Entry{}, errTruncated
+	} else if err != nil {
 		return storage.Entry{}, b.mapErr(err, p)
 	}
 	e := storage.Entry{Path: p, Size: info.Size, ModTime: info.LastModified, ETag: strings.Trim(info.ETag, `"`)}
@@ -439,4 +445,22 @@ func (b *Backend) mapErr(err error, p string) error {
 		return filefleet.WrapError(filefleet.EUNAVAILABLE, err, "the S3 server at %s is unreachable", b.endpoint)
 	}
 	return fmt.Errorf("s3 %s/%s: %w", b.bucket, b.key(p), err)
+}
+
+// errTruncated is a source that ended early (it said io.ErrUnexpectedEOF).
+var errTruncated = filefleet.Errorf(filefleet.EINVALID, "the content ended before its end (a cut-off upload?); nothing was written")
+
+// truncationReader passes its reader on, turning io.ErrUnexpectedEOF into errTruncated so
+// that no reader downstream mistakes it for the end of the content; truncated records it.
+type truncationReader struct {
+	r         io.Reader
+	truncated bool
+}
+
+func (t *truncationReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err == io.ErrUnexpectedEOF {
+		t.truncated, err = true, errTruncated
+	}
+	return n, err
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
@@ -44,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Backend) {
 		{"Missing", testMissing},
 		{"BadPaths", testBadPaths},
 		{"LargeUnknownSize", testLargeUnknownSize},
+		{"TruncatedSource", testTruncatedSource},
 		{"ManyEntries", testManyEntries},
 		{"EmptyDirs", testEmptyDirs},
 	}
@@ -391,6 +393,24 @@ func testLargeUnknownSize(t *testing.T, b storage.Backend, dir string) {
 		require.NoError(t, err)
 		require.NoError(t, rc.Close())
 		require.True(t, bytes.Equal(wantBytes, gotBytes), "offset %d length %d: got %d bytes", c.offset, c.length, len(gotBytes))
+	}
+}
+
+// testTruncatedSource puts content whose reader ends with io.ErrUnexpectedEOF (a multipart
+// upload whose body ended before its closing boundary), small and past a part: Put fails and
+// neither a new file nor a replaced one holds the truncated content.
+func testTruncatedSource(t *testing.T, b storage.Backend, dir string) {
+	for _, n := range []int64{1000, 20 << 20} {
+		p := fmt.Sprintf("%s/cut-%d.bin", dir, n)
+		_, err := b.Put(t.Context(), p, io.MultiReader(&genReader{n: n}, iotest.ErrReader(io.ErrUnexpectedEOF)))
+		require.Error(t, err, "a truncated source of %d bytes is an error", n)
+		_, err = b.Stat(t.Context(), p)
+		requireCode(t, filefleet.ENOTFOUND, err, "nothing at %s", p)
+
+		put(t, b, p, "old")
+		_, err = b.Put(t.Context(), p, io.MultiReader(&genReader{n: n}, iotest.ErrReader(io.ErrUnexpectedEOF)))
+		require.Error(t, err)
+		require.Equal(t, "old", read(t, b, p, 0, -1), "the file a truncated Put would replace stays")
 	}
 }
 
