@@ -58,3 +58,19 @@ func FuzzCleanPath(f *testing.F) {
 		}
 	})
 }
+
+// TestNotInTrash refuses the trash folder and anything in it, in any letter case (SMB shares
+// ignore case), and nothing else.
+func TestNotInTrash(t *testing.T) {
+	for p, refused := range map[string]bool{
+		".filefleet-trash": true, ".filefleet-trash/x": true, ".FILEFLEET-TRASH/deleted/1/a.txt": true,
+		".Filefleet-Trash": true, ".filefleet-trashcan/x": false, "a/.filefleet-trash/x": false, "x.txt": false,
+	} {
+		err := NotInTrash(p)
+		if refused && filefleet.ErrorCode(err) != filefleet.EINVALID {
+			t.Errorf("NotInTrash(%q) = %v, want EINVALID", p, err)
+		} else if !refused && err != nil {
+			t.Errorf("NotInTrash(%q) = %v, want nil", p, err)
+		}
+	}
+}

@@ -118,7 +118,9 @@ func CheckNameLengths(p string) error {
 // NotInTrash returns EINVALID when the clean path p is filefleet.TrashDir or inside it: only
 // deletions and plans move files there, and anything else there would get in their way.
 func NotInTrash(p string) error {
-	if p == filefleet.TrashDir || strings.HasPrefix(p, filefleet.TrashDir+"/") {
+	// Case-blind: SMB shares and some local file systems ignore case, and .FILEFLEET-TRASH
+	// is the trash folder there.
+	if top, _, _ := strings.Cut(p, "/"); strings.EqualFold(top, filefleet.TrashDir) {
 		return filefleet.Errorf(filefleet.EINVALID,
 			"%q is inside the trash folder %s/, which filefleet keeps for deleted files; write somewhere else", p, filefleet.TrashDir)
 	}
