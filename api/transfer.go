@@ -328,7 +328,8 @@ func (a *API) receive(ctx context.Context, fields map[string]string, part *multi
 		return up, err
 	}
 	digest := sum.Sum(nil)
-	id, err := store.RecordWritten(ctx, a.db, root.ID, e, digest)
+	// The file is in place: record it even if the client hung up meanwhile.
+	id, err := store.RecordWritten(context.WithoutCancel(ctx), a.db, root.ID, e, digest)
 	if err != nil {
 		return up, err
 	}

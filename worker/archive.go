@@ -69,7 +69,8 @@ func (w *Worker) writeArchive(ctx context.Context, job *filefleet.Job, report re
 		return nil, 0, 0, fmt.Errorf("write %s: %w", a.TargetPath, perr)
 	}
 	b3, _ := hex.DecodeString(sum.BLAKE3)
-	if _, err := store.RecordWritten(ctx, w.db, a.TargetRootID, entry, b3); err != nil {
+	// The archive is in place: record it even if the job was canceled meanwhile.
+	if _, err := store.RecordWritten(context.WithoutCancel(ctx), w.db, a.TargetRootID, entry, b3); err != nil {
 		return nil, 0, 0, err
 	}
 	res := filefleet.ArchiveResult{Root: a.TargetRoot, Path: a.TargetPath, Format: string(f), Size: sum.Size,

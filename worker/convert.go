@@ -119,7 +119,8 @@ func (w *Worker) upload(ctx context.Context, rootID int64, p, src string) (int64
 		return 0, "", fmt.Errorf("write %s: %w", p, err)
 	}
 	digest := sum.Sum(nil)
-	if _, err := store.RecordWritten(ctx, w.db, rootID, e, digest); err != nil {
+	// The file is in place: record it even if the job was canceled meanwhile.
+	if _, err := store.RecordWritten(context.WithoutCancel(ctx), w.db, rootID, e, digest); err != nil {
 		return 0, "", err
 	}
 	return e.Size, fmt.Sprintf("%x", digest), nil
