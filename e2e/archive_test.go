@@ -263,3 +263,28 @@ func TestArchiveSurvivesKilledWorker(t *testing.T) {
 	}
 	require.Equal(t, want, got, "every entry once, equal to its source")
 }
+
+// TestArchiveTargetTakenAfterSubmit: the target was free when the job was submitted, and a
+// file took it before the job ran (a scheduled job, or another job aiming at the same name):
+// without overwrite the job fails, saying so, and the file is left as it is.
+func TestArchiveTargetTakenAfterSubmit(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	dir := t.TempDir()
+	contentTree(t, dir, "", 40)
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodPost, "/api/v1/archive", map[string]any{"root": "disk", "prefix": "d03", "target_path": "out/a.zip"})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var job filefleet.Job
+	r.Decode(t, &job)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "out"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "out/a.zip"), []byte("someone's file"), 0o644))
+
+	waitReady(t, s.StartWorker(t))
+	job = waitJob(t, s, job.ID, time.Minute)
+	require.Equal(t, filefleet.JobStateFailed, job.Status)
+	require.Contains(t, job.Error, "appeared after the job was submitted")
+	data, err := os.ReadFile(filepath.Join(dir, "out/a.zip"))
+	require.NoError(t, err)
+	require.Equal(t, "someone's file", string(data), "left as it was")
+}

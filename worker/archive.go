@@ -47,6 +47,11 @@ func (w *Worker) writeArchive(ctx context.Context, job *filefleet.Job, report re
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	release, err := w.claimTarget(ctx, dst, a.TargetRootID, a.TargetPath, a.Overwrite)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer release()
 	pr, pw := io.Pipe()
 	put := make(chan storage.Entry, 1)
 	putErr := make(chan error, 1)
@@ -76,6 +81,31 @@ func (w *Worker) writeArchive(ctx context.Context, job *filefleet.Job, report re
 	res := filefleet.ArchiveResult{Root: a.TargetRoot, Path: a.TargetPath, Format: string(f), Size: sum.Size,
 		Entries: sum.Entries, Bytes: sum.Bytes, BLAKE3: sum.BLAKE3}
 	return res, int64(sum.Entries), sum.Bytes, nil
+}
+
+// claimTarget makes sure a job may write its output to path p of root rootID: with
+// overwrite anything there is replaced; without, p must still be free. The submit checked it
+// too, but a conversion may run days later, and two jobs may aim at one name (a.mp4 and a.mkv
+// both to a.webm): so the check is made again, under a lock on p held until release, and a
+// taken p fails the job for good. A lock held through a long write keeps one connection and
+// no snapshot.
+func (w *Worker) claimTarget(ctx context.Context, b storage.Backend, rootID int64, p string, overwrite bool) (release func(), err error) {
+	if overwrite {
+		return func() {}, nil
+	}
+	if release, err = store.LockPath(ctx, w.db, rootID, p); err != nil {
+		return nil, err
+	}
+	if err := storage.Absent(ctx, b, p); err != nil {
+		release()
+		if filefleet.ErrorCode(err) == filefleet.ECONFLICT {
+			err = fmt.Errorf("%w: %w", filefleet.Errorf(filefleet.ECONFLICT,
+				"%s appeared after the job was submitted; nothing was replaced: submit again with \"overwrite\": true or another target", p),
+				asynq.SkipRetry)
+		}
+		return nil, err
+	}
+	return release, nil
 }
 
 // cmpErr is err, or def when err is nil.

@@ -72,7 +72,7 @@ func (w *Worker) runConversion(ctx context.Context, job *filefleet.Job, report r
 			res.Codecs = append(res.Codecs, s.CodecName)
 		}
 	}
-	if res.Size, res.BLAKE3, err = w.upload(ctx, c.TargetRootID, c.TargetPath, dstFile); err != nil {
+	if res.Size, res.BLAKE3, err = w.upload(ctx, c.TargetRootID, c.TargetPath, dstFile, c.Overwrite); err != nil {
 		return nil, 0, 0, err
 	}
 	return res, 1, read, nil
@@ -101,13 +101,18 @@ func (w *Worker) fetch(ctx context.Context, rootID int64, p, dst string) (int64,
 	return n, err
 }
 
-// upload copies the local file src to path p of root rootID, records it in the catalog and
-// returns its size and BLAKE3 (hex).
-func (w *Worker) upload(ctx context.Context, rootID int64, p, src string) (int64, string, error) {
+// upload copies the local file src to path p of root rootID (replacing a file there only
+// with overwrite), records it in the catalog and returns its size and BLAKE3 (hex).
+func (w *Worker) upload(ctx context.Context, rootID int64, p, src string, overwrite bool) (int64, string, error) {
 	b, err := w.backend(ctx, rootID)
 	if err != nil {
 		return 0, "", err
 	}
+	release, err := w.claimTarget(ctx, b, rootID, p, overwrite)
+	if err != nil {
+		return 0, "", err
+	}
+	defer release()
 	f, err := os.Open(src)
 	if err != nil {
 		return 0, "", err
