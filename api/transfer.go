@@ -309,11 +309,20 @@ func (a *API) receive(ctx context.Context, fields map[string]string, part *multi
 	}
 	if asDir {
 		dst = storage.Join(dst, filename)
-		e, err = b.Stat(ctx, dst)
 	}
 	if terr := storage.NotInTrash(dst); terr != nil {
 		return up, terr
 	}
+	if fields["overwrite"] != "true" {
+		// Two uploads to one free name would both find it free and the second replace the
+		// first: the check and the write are made under a lock on the name.
+		release, lerr := store.LockPath(ctx, a.db, root.ID, dst)
+		if lerr != nil {
+			return up, lerr
+		}
+		defer release()
+	}
+	e, err = b.Stat(ctx, dst)
 	switch {
 	case err == nil && e.IsDir:
 		return up, filefleet.Errorf(filefleet.ECONFLICT, "%s:%s is a directory", root.Name, dst)

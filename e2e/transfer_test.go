@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -338,4 +339,56 @@ func TestTrashIsReserved(t *testing.T) {
 	f := catalog(t, s, "disk", false)["a.txt"]
 	r = s.Do(t, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d", f.ID), nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+}
+
+// TestUploadsRaceForOneName sends eight uploads of different content to one free name at
+// once, without overwrite, on local disk and MinIO: exactly one is stored (200), the others
+// are refused (409), and the file holds the stored one's content.
+func TestUploadsRaceForOneName(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	d := newDedupeRoots(t, s)
+	for _, root := range []string{"disk", "s3"} {
+		contents := make([][]byte, 8)
+		reqs := make([]*http.Request, len(contents))
+		for i := range contents {
+			contents[i] = randomBytes(2<<20 + i)
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			require.NoError(t, mw.WriteField("destination", root+":race/same.bin"))
+			fw, err := mw.CreateFormFile("file", "same.bin")
+			require.NoError(t, err)
+			fw.Write(contents[i])
+			require.NoError(t, mw.Close())
+			reqs[i], err = http.NewRequest(http.MethodPost, s.URL+"/api/v1/files/upload", &body)
+			require.NoError(t, err)
+			reqs[i].Header.Set("Content-Type", mw.FormDataContentType())
+			s.Header(reqs[i])
+		}
+		statuses := make([]int, len(reqs))
+		var wg sync.WaitGroup
+		for i, req := range reqs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if resp, err := http.DefaultClient.Do(req); err == nil {
+					statuses[i] = resp.StatusCode
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		winner := -1
+		for i, st := range statuses {
+			switch st {
+			case http.StatusOK:
+				require.Equal(t, -1, winner, "%s: two uploads were stored: %v", root, statuses)
+				winner = i
+			case http.StatusConflict:
+			default:
+				t.Fatalf("%s: upload %d answered %d", root, i, st)
+			}
+		}
+		require.NotEqual(t, -1, winner, "%s: one upload is stored: %v", root, statuses)
+		require.True(t, bytes.Equal(contents[winner], d.read(t, root+"/race/same.bin")), "%s: the file is the stored upload", root)
+	}
 }
