@@ -110,6 +110,9 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 			if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
 				continue // escapes the root, dangles or points at a special file
 			}
+			if fi.IsDir() && b.isAncestor(fi, dir) {
+				continue // a loop (current -> .): following it would never end
+			}
 			it.fi, isDir = fi, fi.IsDir()
 		case !t.IsRegular() && !t.IsDir():
 			continue // devices, pipes, sockets
@@ -341,6 +344,22 @@ func (b *Backend) absent(p string) error {
 		return nil
 	}
 	return mapErr(err, p)
+}
+
+// isAncestor reports whether directory fi is dir or one of the directories above it up to
+// the root: a symlink to it makes a loop.
+func (b *Backend) isAncestor(fi fs.FileInfo, dir string) bool {
+	for d := dir; ; d = path.Dir(d) {
+		if d == "." {
+			d = ""
+		}
+		if ai, err := b.root.Stat(osName(d)); err == nil && os.SameFile(fi, ai) {
+			return true
+		}
+		if d == "" {
+			return false
+		}
+	}
 }
 
 // sameName reports whether dst, which exists, is src itself under a name that differs only

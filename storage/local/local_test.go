@@ -138,3 +138,32 @@ func TestStaleTempRemoved(t *testing.T) {
 	require.NoFileExists(t, old, "the stale temporary file is gone")
 	require.FileExists(t, fresh, "a write in progress is left alone")
 }
+
+// TestSymlinkLoops: a link to the directory it is in, or to one above it, is left out of
+// listings (following it would never end); a link to a directory elsewhere in the root is
+// listed as a directory, and a Walk of the root ends.
+func TestSymlinkLoops(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "a/b"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "other"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a/b/f.txt"), []byte("x"), 0o644))
+	require.NoError(t, os.Symlink(".", filepath.Join(dir, "a/b/self")))
+	require.NoError(t, os.Symlink("..", filepath.Join(dir, "a/b/up")))
+	require.NoError(t, os.Symlink("../..", filepath.Join(dir, "a/b/top")))
+	require.NoError(t, os.Symlink("../../other", filepath.Join(dir, "a/b/side")))
+	b := open(t, dir)
+
+	entries, _, err := b.List(t.Context(), "a/b", "", 100)
+	require.NoError(t, err)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name()+map[bool]string{true: "/"}[e.IsDir])
+	}
+	require.Equal(t, []string{"f.txt", "side/"}, got)
+	var files []string
+	require.NoError(t, storage.Walk(t.Context(), b, "", 10, func(e storage.Entry) error {
+		files = append(files, e.Path)
+		return nil
+	}))
+	require.Equal(t, []string{"a/b/f.txt"}, files)
+}

@@ -130,6 +130,33 @@ type Backend struct {
 	dialed   chan struct{} // closed and replaced whenever a dial ends
 	next     int           // where the search for a session starts (round robin)
 	closed   bool
+
+	dirIDs dirIDCache // server file ids of directories, for loop checks in List
+}
+
+// dirIDCache maps directory paths to their server file ids. It is emptied when it holds
+// dirIDCacheMax of them, which only costs a few opens again.
+type dirIDCache struct {
+	mu  sync.Mutex
+	ids map[string]uint64
+}
+
+const dirIDCacheMax = 100_000
+
+func (c *dirIDCache) get(p string) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.ids[p]
+	return id, ok
+}
+
+func (c *dirIDCache) put(p string, id uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil || len(c.ids) >= dirIDCacheMax {
+		c.ids = map[string]uint64{}
+	}
+	c.ids[p] = id
 }
 
 var _ storage.Backend = (*Backend)(nil)
@@ -251,6 +278,9 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 		if err != nil {
 			return err
 		}
+		if fi, err := f.Stat(); err == nil {
+			b.dirIDs.put(dir, fileStat(fi).FileId)
+		}
 		fis, err := readdir(ctx, f)
 		if cerr := f.Close(); err == nil {
 			err = cerr // retires the session if ctx ended (the handle may stay open)
@@ -289,6 +319,15 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 				}
 			}
 			e := entryOf(storage.Join(dir, name), fi)
+			if e.IsDir {
+				// Samba follows symlinks itself, so a link to this directory or one above it
+				// (current -> .) looks like a plain directory: following it would never end.
+				id := fileStat(fi).FileId
+				if id != 0 && b.ancestorOf(sh, id, dir) {
+					continue
+				}
+				b.dirIDs.put(e.Path, id)
+			}
 			it := item{key: name, e: e}
 			if e.IsDir {
 				it.key += "/"
@@ -898,6 +937,43 @@ func (b *Backend) absent(sh *smb2.Share, p string) error {
 		return nil
 	}
 	return b.mapErr(err, p)
+}
+
+// ancestorOf reports whether the directory of server file id is dir or a directory above it.
+// A cached id that matches is read again first: the directory may have been replaced and its
+// id reused since.
+func (b *Backend) ancestorOf(sh *smb2.Share, id uint64, dir string) bool {
+	for d := dir; ; d = path.Dir(d) {
+		if d == "." {
+			d = ""
+		}
+		if b.dirID(sh, d, false) == id && b.dirID(sh, d, true) == id {
+			return true
+		}
+		if d == "" {
+			return false
+		}
+	}
+}
+
+// dirID returns the server file id of directory p (0 if unknown), from the cache unless
+// fresh, else from an open handle.
+func (b *Backend) dirID(sh *smb2.Share, p string, fresh bool) uint64 {
+	if id, ok := b.dirIDs.get(p); ok && !fresh {
+		return id
+	}
+	f, err := sh.Open(b.full(p))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	id := fileStat(fi).FileId
+	b.dirIDs.put(p, id)
+	return id
 }
 
 // sameName reports whether dst, which exists, is src itself under a name that differs only

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -378,4 +379,34 @@ func TestStaleTempRemoved(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist, "the stale temporary file is gone")
 	_, err = share.Stat(fresh)
 	require.NoError(t, err, "a write in progress is left alone")
+}
+
+// TestSymlinkLoops: Samba follows symlinks itself, so links to the directory they are in or
+// to one above it look like plain directories; listings leave them out (following them would
+// never end), and a Walk of the root ends with each file once.
+func TestSymlinkLoops(t *testing.T) {
+	cfg := testRoot(t, testConfig(t))
+	share := mount(t, cfg)
+	require.NoError(t, share.MkdirAll(cfg.Path+"/a/b", 0o777))
+	require.NoError(t, share.WriteFile(cfg.Path+"/a/b/f.txt", []byte("x"), 0o644))
+	dir := os.Getenv("FILEFLEET_TEST_SMB_DIR")
+	if dir == "" {
+		t.Fatal("FILEFLEET_TEST_SMB_DIR (the share's directory on this machine) is needed to make links; run through make test")
+	}
+	for name, target := range map[string]string{"self": ".", "up": "..", "top": "../.."} {
+		link := filepath.Join(dir, filepath.FromSlash(cfg.Path), "a/b", name)
+		require.NoError(t, os.Symlink(target, link))
+		t.Cleanup(func() { os.Remove(link) }) // before the root's removal, which would follow it
+	}
+	b := newBackend(t, cfg)
+	entries, _, err := b.List(context.Background(), "a/b", "", 100)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "%+v", entries)
+	require.Equal(t, "f.txt", entries[0].Name())
+	var files []string
+	require.NoError(t, storage.Walk(context.Background(), b, "", 10, func(e storage.Entry) error {
+		files = append(files, e.Path)
+		return nil
+	}))
+	require.Equal(t, []string{"a/b/f.txt"}, files)
 }
