@@ -962,6 +962,14 @@ func (b *Backend) dirID(sh *smb2.Share, p string, fresh bool) uint64 {
 	if id, ok := b.dirIDs.get(p); ok && !fresh {
 		return id
 	}
+	id := b.fileID(sh, p)
+	b.dirIDs.put(p, id)
+	return id
+}
+
+// fileID returns the server file id of p (0 if unknown): Share.Stat does not carry it, the
+// stat of an open handle does.
+func (b *Backend) fileID(sh *smb2.Share, p string) uint64 {
 	f, err := sh.Open(b.full(p))
 	if err != nil {
 		return 0
@@ -971,32 +979,18 @@ func (b *Backend) dirID(sh *smb2.Share, p string, fresh bool) uint64 {
 	if err != nil {
 		return 0
 	}
-	id := fileStat(fi).FileId
-	b.dirIDs.put(p, id)
-	return id
+	return fileStat(fi).FileId
 }
 
 // sameName reports whether dst, which exists, is src itself under a name that differs only
 // in letter case (SMB servers usually ignore case): renaming to it changes the case. The
-// server's file ids tell; Lstat does not carry them, an open handle does.
+// server's file ids tell.
 func (b *Backend) sameName(sh *smb2.Share, src, dst string) bool {
 	if !strings.EqualFold(src, dst) {
 		return false
 	}
-	id := func(p string) uint64 {
-		f, err := sh.Open(b.full(p))
-		if err != nil {
-			return 0
-		}
-		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return 0
-		}
-		return fileStat(fi).FileId
-	}
-	a := id(src)
-	return a != 0 && a == id(dst)
+	a := b.fileID(sh, src)
+	return a != 0 && a == b.fileID(sh, dst)
 }
 
 // copyFile copies src (size bytes) to the empty file dst on the same share: on the server
