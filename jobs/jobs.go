@@ -275,23 +275,12 @@ func (s *Service) cancel(ctx context.Context, id, errMsg, reason string) (*filef
 	if job.Status.Terminal() {
 		return nil, filefleet.Errorf(filefleet.ECONFLICT, "job %s has already %s", id, job.Status)
 	}
-	ev := filefleet.Event{JobID: id, Type: filefleet.EventJobCanceled, Status: filefleet.JobStateCanceled,
-		Message: reason}
-	var changed bool
-	err = store.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		if changed, err = store.FinishJob(ctx, tx, id, filefleet.JobStateCanceled, nil, errMsg); err != nil || !changed {
-			return err
-		}
-		return store.AddEvent(ctx, tx, &ev)
-	})
+	changed, err := s.finish(ctx, id, filefleet.JobStateCanceled, filefleet.EventJobCanceled, errMsg, reason)
 	if err != nil {
 		return nil, err
 	}
 	if !changed {
 		return nil, filefleet.Errorf(filefleet.ECONFLICT, "job %s finished while being canceled", id)
-	}
-	if err := events.Publish(ctx, s.Redis, ev); err != nil {
-		s.Log.Warn("publish cancel event", "job_id", id, "err", err)
 	}
 	if units, err := store.OpenUnits(ctx, s.DB, id); err == nil {
 		for _, u := range units {
@@ -457,25 +446,34 @@ func (s *Service) gaveUp(j store.QueuedJob, refused []*asynq.Task) string {
 
 // fail moves running job id to failed with msg and tells its subscribers.
 func (s *Service) fail(ctx context.Context, id, msg string) {
-	ev := filefleet.Event{JobID: id, Type: filefleet.EventJobFailed, Status: filefleet.JobStateFailed, Message: msg}
+	changed, err := s.finish(ctx, id, filefleet.JobStateFailed, filefleet.EventJobFailed, msg, msg)
+	if err != nil {
+		s.Log.Error("cannot fail a job whose task gave up", "job_id", id, "err", err)
+	} else if changed {
+		s.Log.Warn("failed a stalled job: a task of it gave up", "job_id", id, "reason", msg)
+	}
+}
+
+// finish moves job id, unless it has finished already, to state with error errMsg, records
+// an event of type typ with message and publishes it. It reports whether it moved the job.
+func (s *Service) finish(ctx context.Context, id string, state filefleet.JobState, typ filefleet.EventType,
+	errMsg, message string) (bool, error) {
+	ev := filefleet.Event{JobID: id, Type: typ, Status: state, Message: message}
 	changed := false
 	err := store.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		var err error
-		if changed, err = store.FinishJob(ctx, tx, id, filefleet.JobStateFailed, nil, msg); err != nil || !changed {
+		if changed, err = store.FinishJob(ctx, tx, id, state, nil, errMsg); err != nil || !changed {
 			return err
 		}
 		return store.AddEvent(ctx, tx, &ev)
 	})
-	if err != nil {
-		s.Log.Error("cannot fail a job whose task gave up", "job_id", id, "err", err)
-		return
+	if err != nil || !changed {
+		return false, err
 	}
-	if changed {
-		s.Log.Warn("failed a stalled job: a task of it gave up", "job_id", id, "reason", msg)
-		if err := events.Publish(ctx, s.Redis, ev); err != nil {
-			s.Log.Warn("publish failure event", "job_id", id, "err", err)
-		}
+	if err := events.Publish(ctx, s.Redis, ev); err != nil {
+		s.Log.Warn("publish job event", "job_id", id, "type", typ, "err", err)
 	}
+	return true, nil
 }
 
 // firstTaskOf builds a stored job's first task.
