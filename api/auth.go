@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -16,9 +17,16 @@ import (
 const principalKey = "filefleet.principal"
 
 // authenticate resolves the request's credentials — X-API-Key: fo_<id>_<secret>,
-// Authorization: Bearer <access token or API key>, or a token query parameter for clients
-// that cannot set headers (EventSource, WebSocket) — and answers 401 without them.
+// Authorization: Bearer <access token or API key>, or on the routes of queryTokenRoutes a
+// token query parameter — and answers 401 without them.
 func (a *API) authenticate(c *gin.Context) {
+	if c.Query("token") != "" && !queryTokenAllowed(c) {
+		a.fail(c, filefleet.Errorf(filefleet.EUNAUTHORIZED, "?token= is only taken by event streams and downloads "+
+			"(a token in a URL ends up in logs and browser history): send X-API-Key: fo_<id>_<secret> or "+
+			"Authorization: Bearer <access_token> instead"))
+		c.Abort()
+		return
+	}
 	p, err := a.principal(c)
 	if err != nil {
 		a.fail(c, err)
@@ -29,6 +37,22 @@ func (a *API) authenticate(c *gin.Context) {
 	c.Next()
 }
 
+// queryTokenRoutes are the routes that take their credential as a token query parameter
+// too, for clients that cannot set headers: EventSource, WebSocket, and links a browser
+// follows to download a file. Other routes refuse one.
+var queryTokenRoutes = map[string]bool{
+	"/api/v1/events":                         true,
+	"/api/v1/jobs/:id/events":                true,
+	"/api/v1/ws/:client_id":                  true,
+	"/api/v1/download/file/:id":              true,
+	"/api/v1/download/directory/:root/*path": true,
+}
+
+// queryTokenAllowed reports whether the request may present its credential as ?token=.
+func queryTokenAllowed(c *gin.Context) bool {
+	return c.Request.Method == http.MethodGet && queryTokenRoutes[c.FullPath()]
+}
+
 // credential returns the credential a request presents, "" when none.
 func credential(c *gin.Context) string {
 	if k := c.GetHeader("X-API-Key"); k != "" {
@@ -37,7 +61,10 @@ func credential(c *gin.Context) string {
 	if h := c.GetHeader("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
-	return c.Query("token")
+	if queryTokenAllowed(c) {
+		return c.Query("token")
+	}
+	return ""
 }
 
 func (a *API) principal(c *gin.Context) (*auth.Principal, error) {
