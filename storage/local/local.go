@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/filefleet/filefleet"
@@ -27,8 +28,9 @@ const TempPrefix = ".filefleet-tmp-"
 
 // Backend is a storage.Backend on a local directory.
 type Backend struct {
-	dir  string
-	root *os.Root
+	dir      string
+	root     *os.Root
+	listings storage.Listings[listItem]
 }
 
 var _ storage.Backend = (*Backend)(nil)
@@ -64,7 +66,7 @@ func (b *Backend) Dir() string { return b.dir }
 // it ended in "/" (the order S3 lists keys in); the cursor is the last returned name, with
 // a trailing "/" for a directory. Symlinks are followed when their target is inside the
 // root and skipped otherwise, as are temporary files, special files and names that are not
-// UTF-8.
+// UTF-8. The pages of a large directory share one read of it (storage.Listings).
 func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]storage.Entry, string, error) {
 	dir, err := storage.CleanPath(dir)
 	if err != nil {
@@ -73,76 +75,125 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 	if limit <= 0 {
 		return nil, "", filefleet.Errorf(filefleet.EINVALID, "list limit must be positive, got %d", limit)
 	}
-	f, err := b.root.Open(osName(dir))
+	d, err := b.root.OpenRoot(osName(dir))
 	if err != nil {
+		if fi, serr := b.root.Stat(osName(dir)); serr == nil && !fi.IsDir() {
+			return nil, "", filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
+		}
 		return nil, "", mapErr(err, dir)
 	}
-	des, err := f.ReadDir(-1)
-	_ = f.Close()
-	if errors.Is(err, syscall.ENOTDIR) {
-		return nil, "", filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
-	} else if err != nil {
-		return nil, "", mapErr(err, dir)
+	defer d.Close()
+	items, kept, err := b.sortedItems(d, dir, limit)
+	if err != nil {
+		return nil, "", err
 	}
-
-	type item struct {
-		key string // name, plus "/" for a directory
-		de  fs.DirEntry
-		fi  fs.FileInfo // set for symlinks: the target's info
-	}
-	items := make([]item, 0, len(des))
-	for _, de := range des {
-		name := de.Name()
-		if strings.HasPrefix(name, TempPrefix) {
-			if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && storage.StaleTemp(fi.ModTime()) {
-				_ = b.root.Remove(osName(storage.Join(dir, name))) // a dead writer's leftover
-			}
-			continue
-		}
-		if !utf8.ValidString(name) {
-			continue // a name no path (nor the catalog) can hold
-		}
-		it := item{key: name, de: de}
-		isDir := de.IsDir()
-		switch t := de.Type(); {
-		case t&fs.ModeSymlink != 0:
-			fi, err := b.root.Stat(osName(storage.Join(dir, name)))
-			if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
-				continue // escapes the root, dangles or points at a special file
-			}
-			if fi.IsDir() && b.isAncestor(fi, dir) {
-				continue // a loop (current -> .): following it would never end
-			}
-			it.fi, isDir = fi, fi.IsDir()
-		case !t.IsRegular() && !t.IsDir():
-			continue // devices, pipes, sockets
-		}
-		if isDir {
-			it.key += "/"
-		}
-		if it.key > cursor {
-			items = append(items, it)
-		}
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	items = items[sort.Search(len(items), func(i int) bool { return items[i].key > cursor }):]
 
 	entries := make([]storage.Entry, 0, min(limit, len(items)))
 	for i, it := range items {
 		if i%256 == 0 && ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}
-		fi := it.fi
-		if fi == nil {
-			if fi, err = it.de.Info(); err != nil {
-				continue // removed since ReadDir
-			}
-		}
 		if len(entries) == limit {
 			return entries, cursorOf(entries[limit-1]), nil
+		}
+		fi, err := it.info(b.root, d, dir, kept)
+		if err != nil {
+			continue // removed since ReadDir
 		}
 		entries = append(entries, entryOf(storage.Join(dir, it.de.Name()), fi))
 	}
 	return entries, "", nil
+}
+
+// listItem is one listable entry of a directory.
+type listItem struct {
+	key string // name, plus "/" for a directory
+	de  fs.DirEntry
+	fi  fs.FileInfo // set for symlinks: the target's info
+}
+
+// info returns the item's file info (its target's for a symlink): as ReadDir read it, or
+// when the item was kept from an earlier read (kept), read again, in dir (the root's
+// directory dir) by name.
+func (it listItem) info(root, d *os.Root, dir string, kept bool) (fs.FileInfo, error) {
+	switch {
+	case !kept && it.fi != nil:
+		return it.fi, nil
+	case !kept:
+		return it.de.Info() // read by ReadDir already: a directory in an os.Root reads them all
+	case it.fi != nil:
+		return root.Stat(osName(storage.Join(dir, it.de.Name())))
+	}
+	return d.Lstat(it.de.Name())
+}
+
+// sortedItems returns the listable entries of dir, opened as d, sorted by key: from the
+// listings cache (kept) when dir has not changed since it was read, else read anew (and
+// cached when it holds more than one page of limit entries).
+func (b *Backend) sortedItems(d *os.Root, dir string, limit int) (items []listItem, kept bool, err error) {
+	f, err := d.Open(".")
+	if err != nil {
+		return nil, false, mapErr(err, dir)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, mapErr(err, dir)
+	}
+	if items, ok := b.listings.Get(dir, fi.ModTime()); ok {
+		return items, true, nil
+	}
+	readAt := time.Now()
+	des, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, false, mapErr(err, dir)
+	}
+	items = make([]listItem, 0, len(des))
+	for _, de := range des {
+		if it, ok := b.listable(dir, de); ok {
+			items = append(items, it)
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	if len(items) > limit {
+		b.listings.Put(dir, fi.ModTime(), readAt, items)
+	}
+	return items, false, nil
+}
+
+// listable returns the list item for directory entry de of dir, false for one List leaves
+// out. It removes a stale temporary file on the way.
+func (b *Backend) listable(dir string, de fs.DirEntry) (listItem, bool) {
+	name := de.Name()
+	if strings.HasPrefix(name, TempPrefix) {
+		if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && storage.StaleTemp(fi.ModTime()) {
+			_ = b.root.Remove(osName(storage.Join(dir, name))) // a dead writer's leftover
+		}
+		return listItem{}, false
+	}
+	if !utf8.ValidString(name) {
+		return listItem{}, false // a name no path (nor the catalog) can hold
+	}
+	it := listItem{key: name, de: de}
+	isDir := de.IsDir()
+	switch t := de.Type(); {
+	case t&fs.ModeSymlink != 0:
+		fi, err := b.root.Stat(osName(storage.Join(dir, name)))
+		if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
+			return listItem{}, false // escapes the root, dangles or points at a special file
+		}
+		if fi.IsDir() && b.isAncestor(fi, dir) {
+			return listItem{}, false // a loop (current -> .): following it would never end
+		}
+		it.fi, isDir = fi, fi.IsDir()
+	case !t.IsRegular() && !t.IsDir():
+		return listItem{}, false // devices, pipes, sockets
+	}
+	if isDir {
+		it.key += "/"
+	}
+	return it, true
 }
 
 // Stat implements storage.Backend.

@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,4 +167,94 @@ func TestSymlinkLoops(t *testing.T) {
 		return nil
 	}))
 	require.Equal(t, []string{"a/b/f.txt"}, files)
+}
+
+// TestListLargeDirChangingBetweenPages: the pages of a large directory come from one read of
+// it, unless it changed since: a file added between two pages is listed.
+func TestListLargeDirChangingBetweenPages(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 30 {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("a%02d", i)), nil, 0o644))
+	}
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(dir, old, old))
+	b, err := local.New(dir)
+	require.NoError(t, err)
+	defer b.Close()
+
+	names := func(entries []storage.Entry) (n []string) {
+		for _, e := range entries {
+			n = append(n, e.Path)
+		}
+		return n
+	}
+	page, next, err := b.List(t.Context(), "", "", 10)
+	require.NoError(t, err)
+	require.Equal(t, "a09", next)
+	got := names(page)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a25b"), []byte("new"), 0o644))
+	require.NoError(t, os.Remove(filepath.Join(dir, "a20")))
+	for next != "" {
+		page, next, err = b.List(t.Context(), "", next, 10)
+		require.NoError(t, err)
+		got = append(got, names(page)...)
+	}
+	require.Len(t, got, 30)
+	require.Contains(t, got, "a25b", "the file added between pages")
+	require.NotContains(t, got, "a20", "the file removed between pages")
+	require.IsIncreasing(t, got)
+
+	// Unchanged since (and with an old modification time again), its pages come from the
+	// read kept: a file whose name sorts later is still listed as it is now.
+	require.NoError(t, os.Chtimes(dir, old, old))
+	page, next, err = b.List(t.Context(), "", "", 10)
+	require.NoError(t, err)
+	require.Len(t, page, 10)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a29"), []byte("grown"), 0o644))
+	for next != "" {
+		page, next, err = b.List(t.Context(), "", next, 10)
+		require.NoError(t, err)
+		if len(page) > 0 && page[len(page)-1].Path == "a29" {
+			require.EqualValues(t, 5, page[len(page)-1].Size, "sizes are read at each page")
+		}
+	}
+}
+
+// BenchmarkListFlatDir lists every page of one directory of 50,000 files, 1,000 a page (a
+// scan's page size), as a scan does.
+func BenchmarkListFlatDir(b *testing.B) {
+	dir := b.TempDir()
+	const files = 50_000
+	for i := range files {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%06d.txt", i)), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour) // a directory not written to lately, as most are
+	if err := os.Chtimes(dir, old, old); err != nil {
+		b.Fatal(err)
+	}
+	be, err := local.New(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	b.ResetTimer()
+	for range b.N {
+		n, cursor := 0, ""
+		for {
+			entries, next, err := be.List(b.Context(), "", cursor, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(entries)
+			if cursor = next; next == "" {
+				break
+			}
+		}
+		if n != files {
+			b.Fatalf("listed %d files, want %d", n, files)
+		}
+	}
+	b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "entries/s")
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path"
@@ -131,7 +132,8 @@ type Backend struct {
 	next     int           // where the search for a session starts (round robin)
 	closed   bool
 
-	dirIDs dirIDCache // server file ids of directories, for loop checks in List
+	dirIDs   dirIDCache                 // server file ids of directories, for loop checks in List
+	listings storage.Listings[listItem] // the large directories listed last
 }
 
 // dirIDCache maps directory paths to their server file ids. It is emptied when it holds
@@ -256,7 +258,8 @@ func (b *Backend) Statfs(ctx context.Context) (total, free uint64, err error) {
 // it ended in "/" (the order S3 lists keys in); the cursor is the last returned name, with
 // a trailing "/" for a directory. Symlinks the server reports as such are followed, and
 // skipped when that fails; temporary files, names that are not UTF-8 and Windows' protected
-// system files (hidden and system) are skipped. Each call reads the whole directory.
+// system files (hidden and system) are skipped. The pages of a large directory share one read
+// of it (storage.Listings): their sizes and times are those of that read, a minute old at most.
 func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]storage.Entry, string, error) {
 	dir, err := storage.CleanPath(dir)
 	if err != nil {
@@ -267,20 +270,23 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 	}
 	full := b.full(dir)
 
-	type item struct {
-		key string // name, plus "/" for a directory
-		e   storage.Entry
-	}
-	var items []item
+	var items []listItem
 	err = b.do(ctx, func(sh *smb2.Share) error {
-		items = items[:0]
+		items = nil
 		f, err := sh.Open(full)
 		if err != nil {
 			return err
 		}
+		var mtime time.Time
 		if fi, err := f.Stat(); err == nil {
 			b.dirIDs.put(dir, fileStat(fi).FileId)
+			mtime = fi.ModTime()
+			if kept, ok := b.listings.Get(dir, mtime); ok {
+				items = kept
+				return f.Close()
+			}
 		}
+		readAt := time.Now()
 		fis, err := readdir(ctx, f)
 		if cerr := f.Close(); err == nil {
 			err = cerr // retires the session if ctx ended (the handle may stay open)
@@ -298,50 +304,24 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 			if i%256 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			name := fi.Name()
-			if strings.HasPrefix(name, TempPrefix) && !isDir(fi) && storage.StaleTemp(fi.ModTime()) {
-				_ = sh.Remove(path.Join(full, name)) // a dead writer's leftover
+			it, ok, err := b.listable(sh, dir, fi)
+			if err != nil {
+				return err
 			}
-			if strings.HasPrefix(name, TempPrefix) || name == "" || name == "." || name == ".." ||
-				strings.Contains(name, "/") || !utf8.ValidString(name) {
-				continue
-			}
-			st := fileStat(fi)
-			if st.FileAttributes&(attrHidden|attrSystem) == attrHidden|attrSystem {
-				continue // $RECYCLE.BIN, System Volume Information
-			}
-			if isLink(st) {
-				if fi, err = sh.Stat(path.Join(full, name)); err != nil {
-					if isConnErr(err) {
-						return err
-					}
-					continue // dangles or leads where the server does not follow
-				}
-			}
-			e := entryOf(storage.Join(dir, name), fi)
-			if e.IsDir {
-				// Samba follows symlinks itself, so a link to this directory or one above it
-				// (current -> .) looks like a plain directory: following it would never end.
-				id := fileStat(fi).FileId
-				if id != 0 && b.ancestorOf(sh, id, dir) {
-					continue
-				}
-				b.dirIDs.put(e.Path, id)
-			}
-			it := item{key: name, e: e}
-			if e.IsDir {
-				it.key += "/"
-			}
-			if it.key > cursor {
+			if ok {
 				items = append(items, it)
 			}
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+		if len(items) > limit && !mtime.IsZero() {
+			b.listings.Put(dir, mtime, readAt, items)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, "", b.mapErr(err, dir)
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	items = items[sort.Search(len(items), func(i int) bool { return items[i].key > cursor }):]
 
 	next := ""
 	if len(items) > limit {
@@ -353,6 +333,52 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 		entries[i] = it.e
 	}
 	return entries, next, nil
+}
+
+// listItem is one listable entry of a directory.
+type listItem struct {
+	key string // name, plus "/" for a directory
+	e   storage.Entry
+}
+
+// listable returns the list item for fi, an entry of directory dir, false for one List
+// leaves out; an error only when the connection failed. It removes a stale temporary file
+// on the way.
+func (b *Backend) listable(sh *smb2.Share, dir string, fi fs.FileInfo) (listItem, bool, error) {
+	full, name := b.full(dir), fi.Name()
+	if strings.HasPrefix(name, TempPrefix) && !isDir(fi) && storage.StaleTemp(fi.ModTime()) {
+		_ = sh.Remove(path.Join(full, name)) // a dead writer's leftover
+	}
+	if strings.HasPrefix(name, TempPrefix) || name == "" || name == "." || name == ".." ||
+		strings.Contains(name, "/") || !utf8.ValidString(name) {
+		return listItem{}, false, nil
+	}
+	st := fileStat(fi)
+	if st.FileAttributes&(attrHidden|attrSystem) == attrHidden|attrSystem {
+		return listItem{}, false, nil // $RECYCLE.BIN, System Volume Information
+	}
+	if isLink(st) {
+		var err error
+		if fi, err = sh.Stat(path.Join(full, name)); err != nil {
+			if isConnErr(err) {
+				return listItem{}, false, err
+			}
+			return listItem{}, false, nil // dangles or leads where the server does not follow
+		}
+	}
+	e := entryOf(storage.Join(dir, name), fi)
+	it := listItem{key: name, e: e}
+	if e.IsDir {
+		// Samba follows symlinks itself, so a link to this directory or one above it
+		// (current -> .) looks like a plain directory: following it would never end.
+		id := fileStat(fi).FileId
+		if id != 0 && b.ancestorOf(sh, id, dir) {
+			return listItem{}, false, nil
+		}
+		b.dirIDs.put(e.Path, id)
+		it.key += "/"
+	}
+	return it, true, nil
 }
 
 // Stat implements storage.Backend.

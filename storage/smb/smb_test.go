@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -30,13 +31,13 @@ const servicesHint = "start the test servers with `make services` (or set FILEFL
 
 // testConfig returns the Samba settings from FILEFLEET_TEST_SMB_* with `make services`
 // defaults, for the share's top.
-func testConfig(t *testing.T) smb.Config {
+func testConfig(t testing.TB) smb.Config {
 	t.Helper()
 	addr := cmp.Or(os.Getenv("FILEFLEET_TEST_SMB_ADDR"), "127.0.0.1:4445")
 	return configFor(t, addr, cmp.Or(os.Getenv("FILEFLEET_TEST_SMB_SHARE"), "data"))
 }
 
-func configFor(t *testing.T, addr, share string) smb.Config {
+func configFor(t testing.TB, addr, share string) smb.Config {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
 	require.NoError(t, err)
@@ -409,4 +410,75 @@ func TestSymlinkLoops(t *testing.T) {
 		return nil
 	}))
 	require.Equal(t, []string{"a/b/f.txt"}, files)
+}
+
+// TestListLargeDirChangingBetweenPages: the pages of a large directory come from one read of
+// it, unless it changed since: a file added between two pages is listed, one removed is not.
+func TestListLargeDirChangingBetweenPages(t *testing.T) {
+	cfg := testRoot(t, testConfig(t))
+	share := mount(t, cfg)
+	for i := range 30 {
+		require.NoError(t, share.WriteFile(fmt.Sprintf("%s/a%02d", cfg.Path, i), nil, 0o644))
+	}
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, share.Chtimes(cfg.Path, old, old))
+	b := newBackend(t, cfg)
+
+	page, next, err := b.List(t.Context(), "", "", 10)
+	require.NoError(t, err)
+	require.Equal(t, "a09", next)
+	var got []string
+	for _, e := range page {
+		got = append(got, e.Path)
+	}
+	require.NoError(t, share.WriteFile(cfg.Path+"/a25b", []byte("new"), 0o644))
+	require.NoError(t, share.Remove(cfg.Path+"/a20"))
+	for next != "" {
+		page, next, err = b.List(t.Context(), "", next, 10)
+		require.NoError(t, err)
+		for _, e := range page {
+			got = append(got, e.Path)
+		}
+	}
+	require.Len(t, got, 30)
+	require.Contains(t, got, "a25b", "the file added between pages")
+	require.NotContains(t, got, "a20", "the file removed between pages")
+	require.IsIncreasing(t, got)
+}
+
+// BenchmarkListFlatDir lists every page of one directory of 20,000 files, 1,000 a page (a
+// scan's page size), as a scan does.
+func BenchmarkListFlatDir(b *testing.B) {
+	dir := os.Getenv("FILEFLEET_TEST_SMB_DIR")
+	if dir == "" {
+		b.Fatal("FILEFLEET_TEST_SMB_DIR (the share's directory on this machine) is needed to write the files fast; run through make")
+	}
+	cfg := testConfig(b)
+	cfg.Path = "fftest/bench-flat-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	local := filepath.Join(dir, filepath.FromSlash(cfg.Path))
+	const files = 20_000
+	require.NoError(b, os.MkdirAll(local, 0o755))
+	b.Cleanup(func() { os.RemoveAll(local) })
+	for i := range files {
+		require.NoError(b, os.WriteFile(filepath.Join(local, fmt.Sprintf("f%06d.txt", i)), nil, 0o644))
+	}
+	old := time.Now().Add(-time.Hour) // a directory not written to lately, as most are
+	require.NoError(b, os.Chtimes(local, old, old))
+	be, err := smb.New(cfg)
+	require.NoError(b, err)
+	defer be.Close()
+	b.ResetTimer()
+	for range b.N {
+		n, cursor := 0, ""
+		for {
+			entries, next, err := be.List(b.Context(), "", cursor, 1000)
+			require.NoError(b, err)
+			n += len(entries)
+			if cursor = next; next == "" {
+				break
+			}
+		}
+		require.Equal(b, files, n)
+	}
+	b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "entries/s")
 }
