@@ -248,7 +248,11 @@ func withBackend(ctx context.Context, root filefleet.Root, fn func(context.Conte
 }
 
 func (a *API) deleteRoot(c *gin.Context) {
-	if err := store.DeleteRoot(c.Request.Context(), a.db, c.Param("name")); err != nil {
+	force, err := boolParam(c, "force", false)
+	if err == nil {
+		err = store.DeleteRoot(c.Request.Context(), a.db, c.Param("name"), force)
+	}
+	if err != nil {
 		a.fail(c, err)
 		return
 	}

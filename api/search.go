@@ -94,10 +94,8 @@ func searchParams(c *gin.Context) (store.SearchParams, error) {
 	if p.MinSize != nil && p.MaxSize != nil && *p.MinSize > *p.MaxSize {
 		return p, filefleet.Errorf(filefleet.EINVALID, "min_size (%d) is larger than max_size (%d)", *p.MinSize, *p.MaxSize)
 	}
-	if s := c.Query("is_directory"); s != "" {
-		if _, err := strconv.ParseBool(s); err != nil {
-			return p, filefleet.Errorf(filefleet.EINVALID, "is_directory must be true or false, not %q", s)
-		}
+	if _, err := boolParam(c, "is_directory", false); err != nil {
+		return p, err
 	}
 	if p.ModifiedAfter, err = timeParam(c, "modified_after"); err != nil {
 		return p, err
@@ -124,6 +122,19 @@ func listParam(c *gin.Context, names ...string) []string {
 		}
 	}
 	return out
+}
+
+// boolParam reads boolean query parameter name, def when absent.
+func boolParam(c *gin.Context, name string, def bool) (bool, error) {
+	s := c.Query(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return def, filefleet.Errorf(filefleet.EINVALID, "%s must be true or false, not %q", name, s)
+	}
+	return v, nil
 }
 
 // sizeParam reads a byte count parameter: nil when absent.
@@ -307,10 +318,8 @@ func (a *API) directoryStats(c *gin.Context) {
 		limit, err = limitParam(c, 20, limitMax)
 	}
 	recursive := true
-	if s := c.Query("recursive"); s != "" && err == nil {
-		if recursive, err = strconv.ParseBool(s); err != nil {
-			err = filefleet.Errorf(filefleet.EINVALID, "recursive must be true or false, not %q", s)
-		}
+	if err == nil {
+		recursive, err = boolParam(c, "recursive", true)
 	}
 	if err != nil {
 		a.fail(c, err)

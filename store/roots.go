@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"encoding/json"
 	"time"
 
@@ -89,16 +91,59 @@ func ListRoots(ctx context.Context, q sqlx.QueryerContext) ([]*filefleet.Root, e
 	return roots, nil
 }
 
-// DeleteRoot deletes the root named name and its catalog; ENOTFOUND if there is none.
-func DeleteRoot(ctx context.Context, q sqlx.ExecerContext, name string) error {
-	res, err := q.ExecContext(ctx, `DELETE FROM roots WHERE name = $1`, name)
-	if err != nil {
+// DeleteRoot removes root name from filefleet, with its catalog rows and journals (its files
+// stay on storage). It refuses (ECONFLICT) while a job that has not finished works on the
+// root, and, unless force, while a plan could still undo what it did there (files it
+// trashed or moved): the root's deletion would delete that plan's journal. The root's row
+// stays locked until the end, so no job can be submitted on it meanwhile.
+func DeleteRoot(ctx context.Context, db *sqlx.DB, name string, force bool) error {
+	return InTx(ctx, db, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, `SELECT id FROM roots WHERE name = $1 FOR UPDATE`, name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return filefleet.Errorf(filefleet.ENOTFOUND, "storage root %q not found", name)
+		} else if err != nil {
+			return translate(err, "lock root")
+		}
+		var job struct {
+			ID   string `db:"id"`
+			Type string `db:"type"`
+		}
+		err = tx.GetContext(ctx, &job, `
+			SELECT id, type FROM jobs
+			WHERE status IN ('pending', 'running')
+			  AND (root_id = $1 OR params->>'target_root_id' = $1::text
+			       OR params->'scopes' @> jsonb_build_array(jsonb_build_object('root_id', $1::bigint)))
+			LIMIT 1`, id)
+		if err == nil {
+			return filefleet.Errorf(filefleet.ECONFLICT, "storage root %q is in use by %s job %s, which has not finished: "+
+				"wait for it or cancel it (POST /api/v1/jobs/%s/cancel), then delete the root", name, job.Type, job.ID, job.ID)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return translate(err, "find the root's jobs")
+		}
+		if !force {
+			var plan struct {
+				ID    string `db:"id"`
+				Kind  string `db:"kind"`
+				Files int64  `db:"files"`
+			}
+			err = tx.GetContext(ctx, &plan, `
+				SELECT p.id, p.kind, count(*) AS files FROM plans p JOIN plan_items i ON i.plan_id = p.id
+				WHERE p.status IN ('executing', 'executed', 'undoing') AND i.state IN ('in_progress', 'done')
+				  AND i.action IN ('trash', 'move') AND (i.root_id = $1 OR i.dst_root_id = $1)
+				GROUP BY p.id, p.kind LIMIT 1`, id)
+			if err == nil {
+				return filefleet.Errorf(filefleet.ECONFLICT, "%s plan %s moved %d files of storage root %q (to its trash or "+
+					"elsewhere) and can still undo that; deleting the root would delete the plan's journal: undo it first "+
+					"(POST /api/v1/%s/undo), or delete the root with ?force=true (the files stay where they are now)",
+					plan.Kind, plan.ID, plan.Files, name, plan.Kind)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return translate(err, "find the root's plans")
+			}
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM roots WHERE id = $1`, id)
 		return translate(err, "delete root")
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return filefleet.Errorf(filefleet.ENOTFOUND, "storage root %q not found", name)
-	}
-	return nil
+	})
 }
 
 func (row rootRow) root(box *secret.Box) (*filefleet.Root, error) {

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/internal/testenv"
+)
+
+// TestDeleteRootKeepsUndoJournals: a root is not deleted while a plan can still undo what it
+// did there (trashed files), as the deletion would take the plan's journal along; undone, or
+// with ?force=true, it is. The files stay on disk either way.
+func TestDeleteRootKeepsUndoJournals(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	dir := t.TempDir()
+	data := randomBytes(10 << 10)
+	for _, name := range []string{"a.bin", "b.bin"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	for _, name := range []string{"dups", "again"} {
+		r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": dir})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	}
+	trashAll := func(root string) dedupeResponse {
+		job, groups := dedupeScanJob(t, s, root)
+		require.Len(t, groups, 1)
+		plan := previewPlan(t, s, job.ID, map[string]any{"keep": "shortest_path"})
+		runPlanJob(t, s, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+		return plan
+	}
+
+	plan := trashAll("dups")
+	r := s.Do(t, http.MethodDelete, "/api/v1/roots/dups", nil)
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+	require.Contains(t, r.Error.Message, plan.PlanID)
+	require.Contains(t, r.Error.Message, "POST /api/v1/dedupe/undo")
+	require.Contains(t, r.Error.Message, "?force=true")
+	r = s.Do(t, http.MethodDelete, "/api/v1/roots/dups?force=maybe", nil)
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Raw)
+	runPlanJob(t, s, "/api/v1/dedupe/undo", map[string]any{"plan_id": plan.PlanID})
+	r = s.Do(t, http.MethodDelete, "/api/v1/roots/dups", nil)
+	require.Equal(t, http.StatusOK, r.Status, "undone, nothing is left to lose: %s", r.Raw)
+	for _, name := range []string{"a.bin", "b.bin"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, data, got, name)
+	}
+
+	plan = trashAll("again")
+	r = s.Do(t, http.MethodDelete, "/api/v1/roots/again", nil)
+	require.Equal(t, http.StatusConflict, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodDelete, "/api/v1/roots/again?force=true", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r = s.Do(t, http.MethodGet, "/api/v1/dedupe/plans/"+plan.PlanID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "the plan stays, without the root's items: %s", r.Raw)
+	kept, err := os.ReadFile(filepath.Join(dir, "a.bin"))
+	require.NoError(t, err)
+	require.Equal(t, data, kept, "the kept copy is where it was")
+	trashed, err := filepath.Glob(filepath.Join(dir, filefleet.TrashDir, "*", "b.bin"))
+	require.NoError(t, err)
+	require.Len(t, trashed, 1, "the trashed copy stays in the trash")
+}
+
+// TestDeleteRootInUse: a root is not deleted under a job that has not finished (pending here:
+// no worker runs), whether the job names it as its root, as one of several, or as the target
+// of its output; once the job is canceled, it is.
+func TestDeleteRootInUse(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	for _, name := range []string{"one", "two", "three", "out"} {
+		r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": t.TempDir()})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	}
+	scan := submit(t, s, map[string]any{"type": "scan", "root": "one"})
+	r := s.Do(t, http.MethodPost, "/api/v1/dedupe/scan", map[string]any{"roots": []string{"one", "two"}})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var dedupe filefleet.Job
+	r.Decode(t, &dedupe)
+	r = s.Do(t, http.MethodPost, "/api/v1/archive", map[string]any{"root": "three", "target_root": "out", "target_path": "x.zip"})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var archive filefleet.Job
+	r.Decode(t, &archive)
+
+	for root, job := range map[string]filefleet.Job{"one": scan, "two": dedupe, "three": archive, "out": archive} {
+		r = s.Do(t, http.MethodDelete, "/api/v1/roots/"+root, nil)
+		require.Equal(t, http.StatusConflict, r.Status, "%s: %s", root, r.Raw)
+		if root != "one" { // the scan or the dedupe job may be named
+			require.Contains(t, r.Error.Message, job.ID, root)
+		}
+		require.Contains(t, r.Error.Message, "/cancel", root)
+	}
+	for _, job := range []filefleet.Job{scan, dedupe, archive} {
+		r = s.Do(t, http.MethodPost, "/api/v1/jobs/"+job.ID+"/cancel", nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	}
+	for _, root := range []string{"one", "two", "three", "out"} {
+		r = s.Do(t, http.MethodDelete, "/api/v1/roots/"+root, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s: %s", root, r.Raw)
+	}
+	r = s.Do(t, http.MethodGet, "/api/v1/jobs/"+scan.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "the job's record stays: %s", r.Raw)
+}
