@@ -4,7 +4,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -103,4 +105,34 @@ func TestDeleteRootInUse(t *testing.T) {
 	}
 	r = s.Do(t, http.MethodGet, "/api/v1/jobs/"+scan.ID, nil)
 	require.Equal(t, http.StatusOK, r.Status, "the job's record stays: %s", r.Raw)
+}
+
+// TestWorkerClosesDeletedRoots: a worker closes the storage it opened for a root (here an SMB
+// session) once the root is deleted, and keeps the others.
+func TestWorkerClosesDeletedRoots(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{RootRecheck: 100 * time.Millisecond})
+	e := smbEnv()
+	share, _ := smbTree(t, e, map[string]int64{"a.txt": 10})
+	ids := map[string]int64{}
+	for name, body := range map[string]map[string]any{
+		"nas":  e.body(map[string]any{"name": "nas", "kind": "smb", "path": share}),
+		"disk": {"name": "disk", "kind": "local", "path": t.TempDir()},
+	} {
+		r := s.Do(t, http.MethodPost, "/api/v1/roots", body)
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+		var root filefleet.Root
+		r.Decode(t, &root)
+		ids[name] = root.ID
+		job := waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": name}).ID, time.Minute)
+		require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+	}
+	require.ElementsMatch(t, []int64{ids["nas"], ids["disk"]}, s.Worker.OpenRoots())
+
+	r := s.Do(t, http.MethodDelete, "/api/v1/roots/nas", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	require.Eventually(t, func() bool { return !slices.Contains(s.Worker.OpenRoots(), ids["nas"]) }, 10*time.Second,
+		50*time.Millisecond, "the deleted root's storage is closed")
+	require.Equal(t, []int64{ids["disk"]}, s.Worker.OpenRoots())
+	job := waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "disk"}).ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
 }

@@ -3,11 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/secret"
@@ -144,6 +145,14 @@ func DeleteRoot(ctx context.Context, db *sqlx.DB, name string, force bool) error
 		_, err = tx.ExecContext(ctx, `DELETE FROM roots WHERE id = $1`, id)
 		return translate(err, "delete root")
 	})
+}
+
+// MissingRootIDs returns those of ids that name no root (any more).
+func MissingRootIDs(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]int64, error) {
+	var missing []int64
+	err := sqlx.SelectContext(ctx, q, &missing, `
+		SELECT x FROM unnest($1::bigint[]) AS x WHERE NOT EXISTS (SELECT 1 FROM roots WHERE id = x)`, pq.Array(ids))
+	return missing, translate(err, "find deleted roots")
 }
 
 func (row rootRow) root(box *secret.Box) (*filefleet.Root, error) {

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,6 +39,7 @@ const (
 	ShutdownTimeoutDefault = 20 * time.Second
 	ProgressEveryDefault   = 500 * time.Millisecond
 	PollEveryDefault       = 100 * time.Millisecond
+	RootRecheckDefault     = time.Minute
 )
 
 // Config configures a Worker. Zero values take the defaults.
@@ -53,6 +55,9 @@ type Config struct {
 	PollEvery time.Duration
 	// WorkDir holds conversions' local work files; defaults to the system's temp directory.
 	WorkDir string
+	// RootRecheck is how often the worker closes the storage of roots deleted since it opened
+	// them; defaults to RootRecheckDefault.
+	RootRecheck time.Duration
 	// Tools are the conversion programs; defaults to those found on PATH (convert.Detect).
 	// A worker without ffmpeg does not serve the convert queue.
 	Tools *convert.Tools
@@ -81,6 +86,7 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, box *secret.Box, log *slog.Logg
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, ShutdownTimeoutDefault)
 	cfg.ProgressEvery = cmp.Or(cfg.ProgressEvery, ProgressEveryDefault)
 	cfg.PollEvery = cmp.Or(cfg.PollEvery, PollEveryDefault)
+	cfg.RootRecheck = cmp.Or(cfg.RootRecheck, RootRecheckDefault)
 	tools := convert.Detect()
 	if cfg.Tools != nil {
 		tools = *cfg.Tools
@@ -170,6 +176,7 @@ func (w *Worker) Start(ctx context.Context) error {
 	gctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	w.stop = stop
 	go w.groupCommit(gctx)
+	go w.closeDeletedRoots(gctx)
 	if _, ok := w.cfg.Queues[tasks.QueueConvert]; ok {
 		go w.advertise(gctx)
 	}
@@ -194,6 +201,50 @@ func (w *Worker) Stop(ctx context.Context) error {
 	})
 	w.log.Info("worker stopped")
 	return nil
+}
+
+// OpenRoots returns the ids of the roots whose storage the worker holds open.
+func (w *Worker) OpenRoots() []int64 {
+	var ids []int64
+	w.roots.Range(func(k, _ any) bool {
+		ids = append(ids, k.(int64))
+		return true
+	})
+	slices.Sort(ids)
+	return ids
+}
+
+// closeDeletedRoots closes, every Config.RootRecheck, the storage of the roots deleted since
+// the worker opened them: their connections (SMB sessions, S3 clients) would otherwise stay
+// open as long as the worker runs.
+func (w *Worker) closeDeletedRoots(ctx context.Context) {
+	tick := time.NewTicker(w.cfg.RootRecheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ids := w.OpenRoots()
+		if len(ids) == 0 {
+			continue
+		}
+		gone, err := store.MissingRootIDs(ctx, w.db, ids)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("cannot check for deleted roots", "err", err)
+			}
+			continue
+		}
+		for _, id := range gone {
+			if b, ok := w.roots.LoadAndDelete(id); ok {
+				b.(storage.Backend).Close()
+				w.kinds.Delete(id)
+				w.log.Info("closed the storage of a deleted root", "root_id", id)
+			}
+		}
+	}
 }
 
 // backend returns the storage of root id, opened once per worker.

@@ -200,6 +200,7 @@ type StackOpts struct {
 	DownloadMaxBytes int64
 	LocalDirs        []string      // api.Config.LocalDirs
 	StreamRecheck    time.Duration // api.Config.StreamRecheck
+	RootRecheck      time.Duration // worker.Config.RootRecheck
 }
 
 // NewStack starts an API on a free port and, unless NoWorker, a worker, on their own database
@@ -251,7 +252,7 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	s.AdminKey = s.NewUser(t, "admin", auth.RoleAdmin)
 	if !o.NoWorker {
 		s.Worker = worker.New(s.DB, s.Redis, s.Box, log, worker.Config{ScanPageSize: o.ScanPageSize,
-			ShutdownTimeout: 2 * time.Second})
+			ShutdownTimeout: 2 * time.Second, RootRecheck: o.RootRecheck})
 		require.NoError(t, s.Worker.Start(ctx))
 		t.Cleanup(func() { s.Worker.Stop(context.Background()) })
 	}
