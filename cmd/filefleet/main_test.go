@@ -93,6 +93,18 @@ func TestMainCommands(t *testing.T) {
 	require.Equal(t, 2, Main(context.Background(), []string{"worker", "-h"}, &out, &errOut))
 	require.Contains(t, errOut.String(), "-redis-url")
 	require.NotContains(t, errOut.String(), "s3cret")
+
+	// The example secret's placeholders are refused (anyone could forge tokens with them).
+	t.Setenv("FILEFLEET_SECRET_KEY", "CHANGE-ME-openssl-rand-hex-32")
+	errOut.Reset()
+	require.Equal(t, 2, Main(context.Background(), []string{"api"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "FILEFLEET_SECRET_KEY still holds the example's placeholder")
+	t.Setenv("FILEFLEET_SECRET_KEY", strings.Repeat("ab", 32))
+	t.Setenv("FILEFLEET_ADMIN_PASSWORD", "CHANGE-ME-a-long-passphrase")
+	errOut.Reset()
+	require.Equal(t, 2, Main(context.Background(), []string{"all"}, &out, &errOut))
+	require.Contains(t, errOut.String(), "FILEFLEET_ADMIN_PASSWORD")
+	require.NotContains(t, errOut.String(), "a-long-passphrase", "the value is not shown")
 }
 
 // TestAdminCreateAndBootstrap: `filefleet admin create` makes a user whose password works, and
@@ -128,4 +140,17 @@ func TestAdminCreateAndBootstrap(t *testing.T) {
 	n, err := store.CountUsers(ctx, db)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n)
+}
+
+// TestEnvDurations: FILEFLEET_JOB_RETENTION=0 keeps every job (as documented), while a
+// setting that must be positive falls back to its default on 0, junk or nothing.
+func TestEnvDurations(t *testing.T) {
+	for value, want := range map[string]time.Duration{"0": 0, "0s": 0, "48h": 48 * time.Hour, "": time.Hour, "soon": time.Hour, "-1h": time.Hour} {
+		t.Setenv("FILEFLEET_TEST_DURATION", value)
+		require.Equal(t, want, envDurationOff("FILEFLEET_TEST_DURATION", time.Hour), "%q", value)
+	}
+	for value, want := range map[string]time.Duration{"0": time.Hour, "": time.Hour, "90s": 90 * time.Second} {
+		t.Setenv("FILEFLEET_TEST_DURATION", value)
+		require.Equal(t, want, envDuration("FILEFLEET_TEST_DURATION", time.Hour), "%q", value)
+	}
 }

@@ -54,7 +54,8 @@ Configuration comes from environment variables, overridden by flags (filefleet <
                               with ?master_name=NAME[&addr=sentinel2:26379][&password=P]; in cluster
                               mode a node's, with more as &addr=host:port
   FILEFLEET_REDIS_MODE        single (default), sentinel or cluster
-  FILEFLEET_SECRET_KEY        key that encrypts storage credentials (required; e.g. openssl rand -hex 32)
+  FILEFLEET_SECRET_KEY        key that encrypts storage credentials and signs access tokens (required;
+                              e.g. openssl rand -hex 32; changing it ends every session)
   FILEFLEET_HTTP_ADDR         API listen address (default 127.0.0.1:8080)
   FILEFLEET_WORKER_CONCURRENCY  tasks a worker runs at once (default 10)
   FILEFLEET_QUEUES            queue=weight list a worker serves (default critical=6,default=3,low=1,
@@ -77,6 +78,10 @@ Configuration comes from environment variables, overridden by flags (filefleet <
                               the client (default: none, the peer address is the client)
   FILEFLEET_LOCAL_ROOT_DIRS   comma list of directories local roots must lie in (default: any directory)
   FILEFLEET_CORS_ORIGINS      comma list of origins browsers may call the API from ("*": any)
+  FILEFLEET_ADMIN_TOKEN       also opens the asynq dashboard at /monitoring/ (bearer token, or as the
+                              basic-auth password); default none
+  FILEFLEET_METRICS_ADDR      worker and scheduler: serve Prometheus metrics here (the API serves /metrics)
+  FILEFLEET_PPROF_ADDR        serve Go's pprof on this address (keep it on loopback)
 ` + cliUsage
 
 // JobRetentionDefault is how long finished jobs are kept: 30 days.
@@ -108,11 +113,21 @@ func databaseURL() string {
 	return env("FILEFLEET_DATABASE_URL", "postgres://filefleet:filefleet@127.0.0.1:5432/filefleet?sslmode=disable")
 }
 
+// envDuration is duration variable name, or def when it is unset, not a duration or not
+// positive.
 func envDuration(name string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d > 0 {
 		return d
 	}
 	return def
+}
+
+// envDurationOff is envDuration for a setting that 0 turns off: 0 is taken as given.
+func envDurationOff(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil && d == 0 {
+		return 0
+	}
+	return envDuration(name, def)
 }
 
 // Main runs the command in args and returns the exit code.
@@ -149,7 +164,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Concurrency, "concurrency", envInt("FILEFLEET_WORKER_CONCURRENCY", worker.ConcurrencyDefault), "tasks at once per worker")
 	fs.DurationVar(&cfg.RequeueAfter, "requeue-after", envDuration("FILEFLEET_REQUEUE_AFTER", scheduler.PendingAfterDefault),
 		"scheduler: queue again the tasks of jobs pending, or running without progress, this long")
-	fs.DurationVar(&cfg.JobRetention, "job-retention", envDuration("FILEFLEET_JOB_RETENTION", JobRetentionDefault),
+	fs.DurationVar(&cfg.JobRetention, "job-retention", envDurationOff("FILEFLEET_JOB_RETENTION", JobRetentionDefault),
 		"scheduler: delete finished jobs this old (0: keep them)")
 	fs.IntVar(&cfg.ScanPageSize, "scan-page-size", envInt("FILEFLEET_SCAN_PAGE_SIZE", worker.ScanPageSizeDefault), "entries per scan task")
 	fs.StringVar(&cfg.LogLevel, "log-level", env("FILEFLEET_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -160,6 +175,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.DatabaseURL = cmp.Or(cfg.DatabaseURL, databaseURL())
 	cfg.RedisURL = cmp.Or(cfg.RedisURL, env("FILEFLEET_REDIS_URL", "redis://127.0.0.1:6379/0"))
+	if err := checkPlaceholders(); err != nil {
+		fmt.Fprintf(stderr, "filefleet %s: %s\n", cmd, err)
+		return 2
+	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if addr := os.Getenv("FILEFLEET_METRICS_ADDR"); addr != "" && cmd != "api" && cmd != "all" {
 		// Processes without the API serve their own metrics (the API serves /metrics).
@@ -177,6 +196,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// placeholderSettings may hold deployments/k8s/secret.example.yaml's CHANGE-ME values.
+var placeholderSettings = []string{"FILEFLEET_SECRET_KEY", "FILEFLEET_ADMIN_PASSWORD", "FILEFLEET_ADMIN_TOKEN",
+	"FILEFLEET_DATABASE_URL", "FILEFLEET_REDIS_URL"}
+
+// checkPlaceholders refuses to start with a secret still set to the example's placeholder:
+// anyone who read the example could forge access tokens or log in.
+func checkPlaceholders() error {
+	for _, name := range placeholderSettings {
+		if strings.Contains(os.Getenv(name), "CHANGE-ME") {
+			return fmt.Errorf("%s still holds the example's placeholder (CHANGE-ME): set a value of your own "+
+				"(a key or token: openssl rand -hex 32)", name)
+		}
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
