@@ -38,7 +38,7 @@ func (a *API) allEvents(c *gin.Context) { a.stream(c, "") }
 // stream serves an SSE response through r3labs/sse: each connection gets a stream of its own,
 // fed by relay, because the library can neither replay from our store nor filter by job.
 func (a *API) stream(c *gin.Context, jobID string) {
-	after, err := lastEventID(c)
+	after, err := a.streamStart(c, jobID)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -61,21 +61,33 @@ func (a *API) stream(c *gin.Context, jobID string) {
 	a.waiters.Delete(streamID)
 }
 
+// streamStart returns the event id after which a stream's replay starts: Last-Event-ID when
+// given; else 0 for a job's stream (the job's whole history), and the newest stored event for
+// the stream of every job, which starts with what happens next (last_event_id=0 replays all
+// the events kept).
+func (a *API) streamStart(c *gin.Context, jobID string) (int64, error) {
+	after, given, err := lastEventID(c)
+	if err != nil || given || jobID != "" {
+		return after, err
+	}
+	return store.LatestEventID(c.Request.Context(), a.db)
+}
+
 // lastEventID reads the Last-Event-ID header, or the last_event_id query parameter (an
-// EventSource cannot set headers on its first connection).
-func lastEventID(c *gin.Context) (int64, error) {
+// EventSource cannot set headers on its first connection); given is false without either.
+func lastEventID(c *gin.Context) (id int64, given bool, err error) {
 	s := c.GetHeader("Last-Event-ID")
 	if s == "" {
 		s = c.Query("last_event_id")
 	}
 	if s == "" {
-		return 0, nil
+		return 0, false, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return 0, filefleet.Errorf(filefleet.EINVALID, "Last-Event-ID must be a non-negative integer event id, not %q", s)
+		return 0, false, filefleet.Errorf(filefleet.EINVALID, "Last-Event-ID must be a non-negative integer event id, not %q", s)
 	}
-	return n, nil
+	return n, true, nil
 }
 
 // relay publishes to one connection's stream what follow reads, keeping it alive with

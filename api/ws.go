@@ -27,8 +27,9 @@ var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 // websocket streams job events over a WebSocket, one filefleet.Event as JSON per text message,
 // in order of id and each once, like the SSE streams: query parameter job_id (a UUID) limits
 // it to one job, whose events are replayed from the start and after whose last event the socket
-// closes with 1000 (normal closure); without it the socket carries every job's events and does
-// not end by itself. last_event_id (or a Last-Event-ID header) replays only the events after it.
+// closes with 1000 (normal closure); without it the socket carries every job's events from now
+// on and does not end by itself. last_event_id (or a Last-Event-ID header) replays the events
+// after it (0: all those kept).
 // When the API stops, or the client lags too far behind, the socket closes with 1001 (going
 // away): the client reconnects with the last id it got.
 //
@@ -55,7 +56,7 @@ func (a *API) websocket(c *gin.Context) {
 			return
 		}
 	}
-	after, err := lastEventID(c)
+	after, err := a.streamStart(c, jobID)
 	if err != nil {
 		a.fail(c, err)
 		return

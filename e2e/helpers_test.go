@@ -32,27 +32,48 @@ func readEvents(t *testing.T, s *testenv.Stack, jobID string, lastID int64, time
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/jobs/"+jobID+"/events", nil)
-	require.NoError(t, err)
+	header := http.Header{}
 	if lastID > 0 {
-		req.Header.Set("Last-Event-ID", strconv.FormatInt(lastID, 10))
+		header.Set("Last-Event-ID", strconv.FormatInt(lastID, 10))
+	}
+	sc := openSSE(t, ctx, s, "/api/v1/jobs/"+jobID+"/events", header)
+	var evs []sseEvent
+	for ev, ok := scanSSE(t, sc); ok; ev, ok = scanSSE(t, sc) {
+		evs = append(evs, ev)
+	}
+	require.NoError(t, ctx.Err(), "the event stream did not end within %s; got %d events", timeout, len(evs))
+	return evs
+}
+
+// openSSE opens the SSE stream at path with the admin's key and header, until ctx ends.
+func openSSE(t *testing.T, ctx context.Context, s *testenv.Stack, path string, header http.Header) *bufio.Scanner {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	s.Header(req)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	t.Cleanup(func() { resp.Body.Close() })
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	var evs []sseEvent
-	var cur sseEvent
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	return sc
+}
+
+// scanSSE reads the next event off an SSE stream (comments skipped); false at its end.
+func scanSSE(t *testing.T, sc *bufio.Scanner) (sseEvent, bool) {
+	t.Helper()
+	var cur sseEvent
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case line == "":
 			if cur.Type != "" {
-				evs = append(evs, cur)
+				return cur, true
 			}
 			cur = sseEvent{}
 		case strings.HasPrefix(line, "id: "):
@@ -63,8 +84,7 @@ func readEvents(t *testing.T, s *testenv.Stack, jobID string, lastID int64, time
 			require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &cur.Event))
 		}
 	}
-	require.NoError(t, ctx.Err(), "the event stream did not end within %s; got %d events", timeout, len(evs))
-	return evs
+	return sseEvent{}, false
 }
 
 // submit posts a job and returns it.

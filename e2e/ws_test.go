@@ -187,3 +187,30 @@ func TestWSAllEvents(t *testing.T) {
 	require.True(t, errors.As(err, &ce), "a close frame, not a broken connection: %v", err)
 	require.Equal(t, websocket.StatusGoingAway, ce.Code)
 }
+
+// TestAllEventsStartNow: the streams of every job's events (SSE and WebSocket) start with what
+// happens after they open, not with the whole history kept; last_event_id=0 replays it.
+func TestAllEventsStartNow(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	old := submit(t, s, map[string]any{"type": "noop"})
+	require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, old.ID, time.Minute).Status)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	live := openSSE(t, ctx, s, "/api/v1/events", nil)
+	history := openSSE(t, ctx, s, "/api/v1/events?last_event_id=0", nil)
+	conn := dialWS(t, s, "/api/v1/ws/dashboard")
+	fresh := submit(t, s, map[string]any{"type": "noop"})
+
+	ev, ok := scanSSE(t, live)
+	require.True(t, ok)
+	require.Equal(t, fresh.ID, ev.Event.JobID, "the SSE stream starts now: %+v", ev)
+	_, data, err := conn.Read(ctx)
+	require.NoError(t, err)
+	var wsEv filefleet.Event
+	require.NoError(t, json.Unmarshal(data, &wsEv))
+	require.Equal(t, fresh.ID, wsEv.JobID, "the WebSocket starts now: %s", data)
+	ev, ok = scanSSE(t, history)
+	require.True(t, ok)
+	require.Equal(t, old.ID, ev.Event.JobID, "last_event_id=0 replays the history: %+v", ev)
+}

@@ -52,6 +52,13 @@ func ListEvents(ctx context.Context, q sqlx.QueryerContext, jobID string, after 
 	return evs, nil
 }
 
+// LatestEventID returns the id of the newest stored event, 0 when there is none.
+func LatestEventID(ctx context.Context, q sqlx.QueryerContext) (int64, error) {
+	var id int64
+	err := sqlx.GetContext(ctx, q, &id, `SELECT coalesce(max(id), 0) FROM job_events`)
+	return id, translate(err, "latest event id")
+}
+
 // LatestEvent returns the newest event of type typ of a job, nil when it has none.
 func LatestEvent(ctx context.Context, q sqlx.QueryerContext, jobID string, typ filefleet.EventType) (*filefleet.Event, error) {
 	var row struct {
