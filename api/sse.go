@@ -11,6 +11,7 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/auth"
 	"github.com/filefleet/filefleet/events"
 	"github.com/filefleet/filefleet/store"
 )
@@ -51,7 +52,8 @@ func (a *API) stream(c *gin.Context, jobID string) {
 	a.sse.CreateStream(streamID)
 	ctx, stop := a.whileAuthorized(c.Request.Context(), c) // ends the response when it ends
 	defer stop()
-	go a.relay(ctx, streamID, jobID, after, sub, subscribed)
+	fileEvents := principalOf(c).Can(auth.PermFilesView)
+	go a.relay(ctx, streamID, followParams{JobID: jobID, After: after, Sub: sub, FileEvents: fileEvents}, subscribed)
 
 	q := c.Request.URL.Query()
 	q.Set("stream", streamID)
@@ -92,7 +94,7 @@ func lastEventID(c *gin.Context) (id int64, given bool, err error) {
 
 // relay publishes to one connection's stream what follow reads, keeping it alive with
 // comments. It ends the response when follow returns, except when the client has gone.
-func (a *API) relay(ctx context.Context, streamID, jobID string, after int64, sub *events.Subscription, subscribed <-chan struct{}) {
+func (a *API) relay(ctx context.Context, streamID string, p followParams, subscribed <-chan struct{}) {
 	select {
 	case <-subscribed:
 	case <-ctx.Done():
@@ -107,10 +109,10 @@ func (a *API) relay(ctx context.Context, streamID, jobID string, after int64, su
 		a.sse.Publish(streamID, &sse.Event{Comment: []byte("keep-alive")})
 		return nil
 	}
-	_, err := a.follow(ctx, followParams{JobID: jobID, After: after, Sub: sub, Send: send,
-		KeepAlive: keepAlive, KeepAliveEvery: a.cfg.KeepAlive})
+	p.Send, p.KeepAlive, p.KeepAliveEvery = send, keepAlive, a.cfg.KeepAlive
+	_, err := a.follow(ctx, p)
 	if err != nil && ctx.Err() == nil {
-		a.log.Warn("event replay failed", "job_id", jobID, "err", err)
+		a.log.Warn("event replay failed", "job_id", p.JobID, "err", err)
 	}
 	if ctx.Err() == nil {
 		a.sse.Publish(streamID, &sse.Event{}) // an empty event ends the response
@@ -138,6 +140,7 @@ type followParams struct {
 	JobID          string               // "" for the events of every job
 	After          int64                // replay the stored events with a greater id
 	Sub            *events.Subscription // taken before the call, so no event falls between replay and it
+	FileEvents     bool                 // also send the events of no job (uploads: paths and hashes), for files.view
 	Send           func(filefleet.Event) error
 	KeepAlive      func() error // called every KeepAliveEvery; nil for none
 	KeepAliveEvery time.Duration
@@ -158,6 +161,9 @@ func (a *API) follow(ctx context.Context, p followParams) (done bool, err error)
 	replayed := map[int64]bool{} // sent by a replay; their live copies are skipped
 	sentLive := map[int64]bool{} // sent live beyond after; a replay skips them
 	send := func(ev filefleet.Event) (end bool, err error) {
+		if ev.JobID == "" && !p.FileEvents {
+			return false, nil
+		}
 		if err := p.Send(ev); err != nil {
 			return false, err
 		}

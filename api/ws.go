@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/auth"
 	"github.com/filefleet/filefleet/store"
 )
 
@@ -92,7 +93,7 @@ func (a *API) websocket(c *gin.Context) {
 		return clientErr
 	}
 	done, err := a.follow(ctx, followParams{JobID: jobID, After: after, Sub: sub, Send: send,
-		KeepAlive: ping, KeepAliveEvery: wsPingEvery})
+		FileEvents: principalOf(c).Can(auth.PermFilesView), KeepAlive: ping, KeepAliveEvery: wsPingEvery})
 	switch {
 	case errors.Is(context.Cause(ctx), errCredentialEnded):
 		conn.Close(websocket.StatusPolicyViolation, "credential revoked or expired; reconnect with a valid one")

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
 	"github.com/filefleet/filefleet/store"
 )
@@ -72,4 +73,43 @@ func TestStreamsEndWithTheirCredential(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the WebSocket outlived its revoked key")
 	}
+}
+
+// TestUploadEventsNeedFilesView: the events of no job (uploads, which name a root, a path and
+// a hash) go only to streams whose credential may view files; jobs.view alone gets the jobs'.
+func TestUploadEventsNeedFilesView(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	keys := map[string]string{}
+	for name, scopes := range map[string][]string{"jobs": {"jobs.view"}, "files": {"jobs.view", "files.view"}} {
+		r = s.Do(t, http.MethodPost, "/api/v1/keys", map[string]any{"name": name, "scopes": scopes})
+		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+		var created struct {
+			Key string `json:"key"`
+		}
+		r.Decode(t, &created)
+		keys[name] = created.Key
+	}
+	r = postUpload(t, s, s.AdminKey, [][2]string{{"destination", "disk:in/"}}, "secret-plan.txt", []byte("x"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	job := submit(t, s, map[string]any{"type": "noop"})
+
+	// typesUntil reads the whole history as key until job's last event.
+	typesUntil := func(key string) []string {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		sc := openSSE(t, ctx, s, "/api/v1/events?last_event_id=0", http.Header{"X-Api-Key": {key}})
+		var types []string
+		for ev, ok := scanSSE(t, sc); ok; ev, ok = scanSSE(t, sc) {
+			types = append(types, ev.Type)
+			if ev.Event.JobID == job.ID && ev.Event.Type.Terminal() {
+				return types
+			}
+		}
+		t.Fatalf("the stream ended before job %s did; got %v", job.ID, types)
+		return nil
+	}
+	require.NotContains(t, typesUntil(keys["jobs"]), string(filefleet.EventFileUploaded))
+	require.Contains(t, typesUntil(keys["files"]), string(filefleet.EventFileUploaded))
 }
