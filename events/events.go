@@ -36,6 +36,9 @@ type Hub struct {
 	subs map[*Subscription]struct{}
 	ps   *redis.PubSub
 	done chan struct{}
+	// stopped: Stop has run; later subscriptions start ended (a stream opened while the API
+	// stops would otherwise never end, and hold the shutdown until its timeout).
+	stopped bool
 }
 
 // Subscription receives the events of one job, or of all jobs.
@@ -81,6 +84,7 @@ func (h *Hub) Stop() {
 	h.mu.Lock()
 	subs := h.subs
 	h.subs = map[*Subscription]struct{}{}
+	h.stopped = true
 	h.mu.Unlock()
 	for s := range subs {
 		s.end()
@@ -92,8 +96,12 @@ func (h *Hub) Subscribe(jobID string) *Subscription {
 	c := make(chan filefleet.Event, SubscriberBuffer)
 	s := &Subscription{C: c, c: c, jobID: jobID, hub: h}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		s.end()
+		return s
+	}
 	h.subs[s] = struct{}{}
-	h.mu.Unlock()
 	return s
 }
 
