@@ -36,6 +36,9 @@ const (
 	AddrDefault           = "127.0.0.1:8080"
 	RequestTimeoutDefault = 30 * time.Second
 	KeepAliveDefault      = 15 * time.Second
+	// StreamWriteTimeoutDefault: twice the keep-alive interval, so a live client's TCP window
+	// has long reopened.
+	StreamWriteTimeoutDefault = 30 * time.Second
 )
 
 // Config configures the API server.
@@ -43,8 +46,11 @@ type Config struct {
 	Addr           string        // listen address; defaults to AddrDefault
 	RequestTimeout time.Duration // per request, except streams; defaults to RequestTimeoutDefault
 	KeepAlive      time.Duration // SSE comment interval; defaults to KeepAliveDefault
-	AdminToken     string        // opens /monitoring to whoever has it, beside admins' credentials
-	AccessTTL      time.Duration // lifetime of access tokens; defaults to auth.AccessTTLDefault
+	// StreamWriteTimeout is how long one write to an SSE client may block before the stream
+	// ends (a client that stopped reading); defaults to StreamWriteTimeoutDefault.
+	StreamWriteTimeout time.Duration
+	AdminToken         string        // opens /monitoring to whoever has it, beside admins' credentials
+	AccessTTL          time.Duration // lifetime of access tokens; defaults to auth.AccessTTLDefault
 	// RateLimits are requests per minute by group (LimitAuth, LimitSubmit, LimitAPI); a
 	// missing group takes RateLimitsDefault, 0 or less turns its limit off.
 	RateLimits map[string]int
@@ -92,6 +98,7 @@ func New(db *sqlx.DB, rdb redis.UniversalClient, js *jobs.Service, box *secret.B
 	cfg.Addr = cmp.Or(cfg.Addr, AddrDefault)
 	cfg.RequestTimeout = cmp.Or(cfg.RequestTimeout, RequestTimeoutDefault)
 	cfg.KeepAlive = cmp.Or(cfg.KeepAlive, KeepAliveDefault)
+	cfg.StreamWriteTimeout = cmp.Or(cfg.StreamWriteTimeout, StreamWriteTimeoutDefault)
 	cfg.StreamRecheck = cmp.Or(cfg.StreamRecheck, StreamRecheckDefault)
 	cfg.DownloadMaxBytes = cmp.Or(cfg.DownloadMaxBytes, DownloadMaxBytesDefault)
 	limits := maps.Clone(RateLimitsDefault)

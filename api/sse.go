@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -59,9 +60,36 @@ func (a *API) stream(c *gin.Context, jobID string) {
 	q.Set("stream", streamID)
 	c.Request.URL.RawQuery = q.Encode()
 	c.Header("X-Accel-Buffering", "no")
-	a.sse.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+	a.sse.ServeHTTP(newDeadlineWriter(c.Writer, a.cfg.StreamWriteTimeout), c.Request.WithContext(ctx))
 	a.waiters.Delete(streamID)
 }
+
+// deadlineWriter is a stream's response writer that gives each write a deadline: a write to
+// a client that stopped reading (its TCP window full) fails, net/http then cancels the
+// request's context, and the stream ends, instead of holding its goroutines and buffered
+// events for as long as the connection lives.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func newDeadlineWriter(w http.ResponseWriter, timeout time.Duration) *deadlineWriter {
+	return &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout}
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.extend()
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush implements http.Flusher, which r3labs/sse needs.
+func (w *deadlineWriter) Flush() {
+	w.extend()
+	_ = w.rc.Flush()
+}
+
+func (w *deadlineWriter) extend() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout)) }
 
 // streamStart returns the event id after which a stream's replay starts: Last-Event-ID when
 // given; else 0 for a job's stream (the job's whole history), and the newest stored event for

@@ -2,16 +2,24 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet"
+	"github.com/filefleet/filefleet/events"
 	"github.com/filefleet/filefleet/internal/testenv"
 	"github.com/filefleet/filefleet/store"
 )
@@ -112,4 +120,37 @@ func TestUploadEventsNeedFilesView(t *testing.T) {
 	}
 	require.NotContains(t, typesUntil(keys["jobs"]), string(filefleet.EventFileUploaded))
 	require.Contains(t, typesUntil(keys["files"]), string(filefleet.EventFileUploaded))
+}
+
+// TestStreamEndsWhenClientStopsReading: a client that keeps its connection but stops reading
+// (its receive window full) gets its stream ended once a write blocks longer than
+// StreamWriteTimeout, instead of holding the stream's goroutines and events for good.
+func TestStreamEndsWhenClientStopsReading(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true, StreamWriteTimeout: 300 * time.Millisecond})
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return cmp.Or(err, serr)
+	}}
+	conn, err := d.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "GET /api/v1/events HTTP/1.1\r\nHost: filefleet\r\nX-API-Key: %s\r\n\r\n", s.AdminKey)
+	require.NoError(t, err)
+	time.Sleep(500 * time.Millisecond) // subscribed
+
+	// 12 MiB of events, more than the socket buffers hold (4 MiB at most): the server's
+	// writes block while the client does not read.
+	big := strings.Repeat("x", 64<<10)
+	for i := range 200 {
+		require.NoError(t, events.Publish(t.Context(), s.Redis, filefleet.Event{ID: int64(1e9 + i), JobID: uuid.NewString(),
+			Type: filefleet.EventJobProgress, Message: big}))
+	}
+	time.Sleep(2 * time.Second)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	n, err := io.Copy(io.Discard, conn)
+	var netErr net.Error
+	require.False(t, errors.As(err, &netErr) && netErr.Timeout(),
+		"the server still streams to a client that stopped reading (read %d bytes, then %v)", n, err)
+	require.Less(t, n, int64(200*len(big)), "the stream ended before sending every event")
 }

@@ -197,10 +197,11 @@ type StackOpts struct {
 	DBURL        string         // use this database instead of a new one
 	RedisURL     string         // use this Redis instead of a claimed DB index
 	// DownloadMaxBytes is api.Config.DownloadMaxBytes.
-	DownloadMaxBytes int64
-	LocalDirs        []string      // api.Config.LocalDirs
-	StreamRecheck    time.Duration // api.Config.StreamRecheck
-	RootRecheck      time.Duration // worker.Config.RootRecheck
+	DownloadMaxBytes   int64
+	LocalDirs          []string      // api.Config.LocalDirs
+	StreamRecheck      time.Duration // api.Config.StreamRecheck
+	StreamWriteTimeout time.Duration // api.Config.StreamWriteTimeout
+	RootRecheck        time.Duration // worker.Config.RootRecheck
 }
 
 // NewStack starts an API on a free port and, unless NoWorker, a worker, on their own database
@@ -241,7 +242,7 @@ func NewStack(t testing.TB, o StackOpts) *Stack {
 	require.NoError(t, err)
 	s.API = api.New(s.DB, s.Redis, s.Jobs, s.Box, log, api.Config{Addr: "127.0.0.1:0", KeepAlive: time.Second,
 		Redis: dashboardRedis, AdminToken: AdminToken, RateLimits: o.RateLimits, CORSOrigins: o.CORSOrigins, DownloadMaxBytes: o.DownloadMaxBytes,
-		LocalDirs: o.LocalDirs, StreamRecheck: o.StreamRecheck})
+		LocalDirs: o.LocalDirs, StreamRecheck: o.StreamRecheck, StreamWriteTimeout: o.StreamWriteTimeout})
 	require.NoError(t, s.API.Start(ctx))
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
