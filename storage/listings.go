@@ -16,9 +16,9 @@ const (
 // not one each: without it a scan of a flat directory of 50,000 files on a local disk read
 // it 50 times (local's BenchmarkListFlatDir). An entry serves while the directory's
 // modification time is what it was (adding, removing or renaming an entry changes it) and
-// for ListingTTL at most. A directory modified less than a second before it was read is not
-// kept: a change made in the same clock tick as the read would leave its modification time
-// as it was. The zero value is ready to use.
+// for ListingTTL at most. A directory modified less than two seconds before it was read is
+// not kept: a change made in the same clock tick as the read (two seconds on FAT volumes a
+// NAS may share) would leave its modification time as it was. The zero value is ready to use.
 type Listings[T any] struct {
 	mu   sync.Mutex
 	dirs []listing[T] // oldest first
@@ -46,7 +46,7 @@ func (l *Listings[T]) Get(dir string, mtime time.Time) ([]T, bool) {
 // Put keeps items, read from dir at readAt when its modification time was mtime, in place
 // of what was kept for dir, or of the oldest directory kept.
 func (l *Listings[T]) Put(dir string, mtime, readAt time.Time, items []T) {
-	if readAt.Sub(mtime) < time.Second {
+	if readAt.Sub(mtime) < 2*time.Second {
 		return
 	}
 	l.mu.Lock()
