@@ -34,12 +34,17 @@ const listPageSize = 1000
 // and fails with ENOTFOUND when sel holds no file.
 func Collect(ctx context.Context, b storage.Backend, sel Selection, maxBytes int64) (Listing, error) {
 	var l Listing
-	seen := map[string]bool{}
+	var seen map[string]bool // only several paths can name a file twice ("a" and "a/x.txt")
+	if len(sel.Paths) > 1 {
+		seen = map[string]bool{}
+	}
 	add := func(e storage.Entry, base string) error {
 		if seen[e.Path] || (sel.Exclude != "" && e.Path == sel.Exclude) {
 			return nil
 		}
-		seen[e.Path] = true
+		if seen != nil {
+			seen[e.Path] = true
+		}
 		l.Bytes += e.Size
 		if maxBytes > 0 && l.Bytes > maxBytes {
 			return nil // only the total counts now, for the error
