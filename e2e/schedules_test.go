@@ -228,3 +228,66 @@ func TestScheduleJobNeedsSubmit(t *testing.T) {
 	r = s.DoAs(t, planner, http.MethodPatch, "/api/v1/schedules/"+sc.ID, map[string]any{"cron": "0 4 * * *"})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 }
+
+// createSchedule creates a schedule through the API.
+func createSchedule(t *testing.T, s *testenv.Stack, body map[string]any) filefleet.Schedule {
+	t.Helper()
+	r := s.Do(t, http.MethodPost, "/api/v1/schedules", body)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var sc filefleet.Schedule
+	r.Decode(t, &sc)
+	return sc
+}
+
+// startScheduler starts a scheduler logging to log (nil: nowhere) until the test ends.
+func startScheduler(t *testing.T, s *testenv.Stack, log *slog.Logger, cfg scheduler.Config) {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	sch := scheduler.New(s.DB, s.Jobs, log, cfg)
+	require.NoError(t, sch.Start(context.Background()))
+	t.Cleanup(func() { sch.Stop(context.Background()) })
+}
+
+// scheduledJobs counts the jobs of schedule id created at since or later.
+func scheduledJobs(t *testing.T, s *testenv.Stack, id string, since time.Time) int {
+	t.Helper()
+	var n int
+	require.NoError(t, s.DB.Get(&n, `SELECT count(*) FROM jobs WHERE schedule_id = $1 AND created_at >= $2`, id, since))
+	return n
+}
+
+// TestScheduleRunsTickMissedByRestart starts a scheduler half a second after a tick: it runs
+// that tick (within LateLimit) for the schedule created before it, not for the one created
+// after it.
+func TestScheduleRunsTickMissedByRestart(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	noop := map[string]any{"type": "noop"}
+	before := createSchedule(t, s, map[string]any{"name": "before", "cron": "*/10 * * * * *", "job": noop})
+	tick := *scheduler.Next(&before, time.Now())
+	time.Sleep(time.Until(tick) + 200*time.Millisecond)
+	after := createSchedule(t, s, map[string]any{"name": "after", "cron": "*/10 * * * * *", "job": noop})
+	time.Sleep(time.Until(tick) + 500*time.Millisecond)
+
+	startScheduler(t, s, nil, scheduler.Config{})
+	time.Sleep(3 * time.Second)
+	require.Equal(t, 1, scheduledJobs(t, s, before.ID, time.Time{}), "the tick of %s, missed by 0.5 s, runs", tick)
+	require.Zero(t, scheduledJobs(t, s, after.ID, time.Time{}), "a schedule created after the tick does not run it")
+}
+
+// TestScheduleCreatedJustBeforeTick creates a schedule 0.3 s before a tick that a running
+// scheduler reloads after: the reload runs the tick.
+func TestScheduleCreatedJustBeforeTick(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	every10s := filefleet.Schedule{Cron: "*/10 * * * * *"}
+	t0 := *scheduler.Next(&every10s, time.Now())
+	time.Sleep(time.Until(t0) + 100*time.Millisecond)
+	startScheduler(t, s, nil, scheduler.Config{ReloadEvery: 4 * time.Second}) // reloads about t0+4, +8, +12
+
+	t1 := t0.Add(10 * time.Second)
+	time.Sleep(time.Until(t1) - 300*time.Millisecond)
+	sc := createSchedule(t, s, map[string]any{"name": "p", "cron": every10s.Cron, "job": map[string]any{"type": "noop"}})
+	time.Sleep(time.Until(t1) + 4*time.Second)
+	require.Equal(t, 1, scheduledJobs(t, s, sc.ID, time.Time{}), "the tick of %s, 0.3 s after the schedule's creation, runs", t1)
+}

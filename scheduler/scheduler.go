@@ -179,10 +179,24 @@ func (s *Scheduler) reload(ctx context.Context, now time.Time) {
 			continue
 		}
 		e := &entry{s: sc, sched: sched, loc: loc, params: p}
-		s.advance(e, now.In(loc))
+		s.advance(e, firstFrom(sc, now, s.cfg.LateLimit).In(loc))
 		entries[sc.ID] = e
 	}
 	s.entries = entries
+}
+
+// firstFrom returns the time after which a schedule just loaded fires: LateLimit ago, so that
+// the ticks no scheduler ran during a restart or a reload still run (a tick another scheduler
+// ran is refused as a duplicate), but not before the schedule's last change (a schedule
+// created or edited at 12:00:30 does not fire the tick of 12:00) nor before its last run.
+func firstFrom(sc *filefleet.Schedule, now time.Time, lateLimit time.Duration) time.Time {
+	from := now.Add(-lateLimit)
+	for _, t := range []*time.Time{&sc.UpdatedAt, sc.LastRunAt} {
+		if t != nil && t.After(from) {
+			from = *t
+		}
+	}
+	return from
 }
 
 // advance sets e's next tick to the first after t; a schedule that never fires again gets a
