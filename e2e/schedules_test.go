@@ -291,3 +291,27 @@ func TestScheduleCreatedJustBeforeTick(t *testing.T) {
 	time.Sleep(time.Until(t1) + 4*time.Second)
 	require.Equal(t, 1, scheduledJobs(t, s, sc.ID, time.Time{}), "the tick of %s, 0.3 s after the schedule's creation, runs", t1)
 }
+
+// TestScheduleJobConflict schedules an archive without overwrite every 2 s: once the first
+// has written the target, the next ticks conflict with it. That is a failure of the schedule,
+// not a tick another scheduler submitted: the last run stays the job that exists.
+func TestScheduleJobConflict(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	localRoot(t, s, "docs", map[string]int64{"src/a.txt": 5})
+	sc := createSchedule(t, s, map[string]any{"name": "nightly-archive", "cron": "*/2 * * * * *", "job": map[string]any{
+		"type": "archive", "archive": map[string]any{"root": "docs", "prefix": "src", "format": "zip", "target_path": "archives/nightly.zip"}}})
+	startScheduler(t, s, nil, scheduler.Config{})
+	require.Eventually(t, func() bool {
+		var ok int
+		require.NoError(t, s.DB.Get(&ok, `SELECT count(*) FROM jobs WHERE schedule_id = $1 AND status = 'succeeded'`, sc.ID))
+		return ok > 0
+	}, 20*time.Second, 200*time.Millisecond, "the first archive is written")
+	time.Sleep(4500 * time.Millisecond) // two more ticks, which conflict with the archive
+
+	r := s.Do(t, http.MethodGet, "/api/v1/schedules/"+sc.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r.Decode(t, &sc)
+	require.NotNil(t, sc.LastJobID)
+	r = s.Do(t, http.MethodGet, "/api/v1/jobs/"+*sc.LastJobID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "the last job of the schedule exists: %s", r.Raw)
+}

@@ -223,25 +223,38 @@ func (s *Scheduler) fire(ctx context.Context, now time.Time) {
 	}
 }
 
-// submit creates the job of one tick, once across all schedulers.
+// submit creates the job of one tick, once across all schedulers, and records the run.
 func (s *Scheduler) submit(ctx context.Context, e *entry, tick time.Time) {
 	p := e.params
 	p.ID = uuid.NewSHA1(tickNamespace, []byte(e.s.ID+"@"+tick.UTC().Format(time.RFC3339Nano))).String()
 	p.ScheduleID = e.s.ID
 	log := s.log.With("schedule", e.s.Name, "tick", tick.UTC(), "job_id", p.ID)
 	_, err := s.jobs.Submit(ctx, p)
-	switch filefleet.ErrorCode(err) {
-	case "":
+	if filefleet.ErrorCode(err) == filefleet.ECONFLICT {
+		if err = s.submittedBefore(ctx, p.ID, err); err == nil {
+			log.Debug("tick submitted by another scheduler")
+		}
+	} else if err == nil {
 		log.Info("scheduled job submitted")
-	case filefleet.ECONFLICT:
-		log.Debug("tick submitted by another scheduler")
-	default:
+	}
+	if err != nil {
 		log.Warn("scheduled job not submitted", "err", err)
 		return
 	}
 	if err := store.MarkScheduleRun(ctx, s.db, e.s.ID, tick, p.ID); err != nil {
 		log.Warn("record schedule run", "err", err)
 	}
+}
+
+// submittedBefore tells a conflict on a tick's job that exists already (another scheduler,
+// or this one before a restart, submitted the tick: nil) from a conflict of the job itself,
+// such as an archive whose target exists (conflict, returned as is).
+func (s *Scheduler) submittedBefore(ctx context.Context, jobID string, conflict error) error {
+	_, err := store.GetJob(ctx, s.db, jobID)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		return conflict
+	}
+	return err
 }
 
 // Stop ends the loops; safe to call twice.
