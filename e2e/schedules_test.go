@@ -2,14 +2,20 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet"
@@ -314,4 +320,37 @@ func TestScheduleJobConflict(t *testing.T) {
 	require.NotNil(t, sc.LastJobID)
 	r = s.Do(t, http.MethodGet, "/api/v1/jobs/"+*sc.LastJobID, nil)
 	require.Equal(t, http.StatusOK, r.Status, "the last job of the schedule exists: %s", r.Raw)
+}
+
+// TestScheduleRetriesPassingFailure fires a tick while the scheduler cannot reach Redis: the
+// tick is tried again every RetryEvery, not in a loop, and runs once Redis is back.
+func TestScheduleRetriesPassingFailure(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	opts, err := redis.ParseURL(s.RedisURL)
+	require.NoError(t, err)
+	var down atomic.Bool
+	down.Store(true)
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if down.Load() {
+			return nil, errors.New("test: Redis is down")
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	js := *s.Jobs
+	js.Redis, js.Queue = rdb, asynq.NewClientFromRedisClient(rdb)
+
+	sc := createSchedule(t, s, map[string]any{"name": "r", "cron": "*/10 * * * * *", "job": map[string]any{"type": "noop"}})
+	tick := *scheduler.Next(&sc, time.Now())
+	var logs syncBuffer
+	sch := scheduler.New(s.DB, &js, slog.New(slog.NewTextHandler(&logs, nil)), scheduler.Config{RetryEvery: time.Second})
+	require.NoError(t, sch.Start(context.Background()))
+	t.Cleanup(func() { sch.Stop(context.Background()) })
+	time.Sleep(time.Until(tick) + 2500*time.Millisecond)
+	down.Store(false)
+	require.Eventually(t, func() bool { return scheduledJobs(t, s, sc.ID, time.Time{}) == 1 }, 5*time.Second, 100*time.Millisecond,
+		"the tick of %s runs once Redis is back", tick)
+	attempts := strings.Count(logs.String(), "scheduled job not submitted")
+	require.True(t, attempts >= 2 && attempts <= 5, "a failed try a second, not a loop: %d\n%s", attempts, logs.String())
 }

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -35,4 +36,15 @@ func TestFirstTickAfterEdit(t *testing.T) {
 	edited := time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC)
 	sc := &filefleet.Schedule{UpdatedAt: edited}
 	require.Equal(t, edited.Add(30*time.Second), sched.Next(firstFrom(sc, edited.Add(time.Second), time.Minute)))
+}
+
+func TestPassing(t *testing.T) {
+	for code, want := range map[string]bool{
+		filefleet.EUNAVAILABLE: true, filefleet.EINTERNAL: true, filefleet.ERATELIMITED: true,
+		filefleet.EINVALID: false, filefleet.EUNPROCESSABLE: false, filefleet.ENOTFOUND: false,
+		filefleet.EFORBIDDEN: false, filefleet.ECONFLICT: false,
+	} {
+		require.Equal(t, want, passing(filefleet.Errorf(code, "x")), code)
+	}
+	require.True(t, passing(errors.New("connection refused")), "an uncoded error is internal")
 }
