@@ -300,13 +300,14 @@ func TestScheduleCreatedJustBeforeTick(t *testing.T) {
 
 // TestScheduleJobConflict schedules an archive without overwrite every 2 s: once the first
 // has written the target, the next ticks conflict with it. That is a failure of the schedule,
-// not a tick another scheduler submitted: the last run stays the job that exists.
+// not a tick another scheduler submitted: the last run stays the job that exists, and the
+// schedule shows the error until a run succeeds (with overwrite set).
 func TestScheduleJobConflict(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	localRoot(t, s, "docs", map[string]int64{"src/a.txt": 5})
 	sc := createSchedule(t, s, map[string]any{"name": "nightly-archive", "cron": "*/2 * * * * *", "job": map[string]any{
 		"type": "archive", "archive": map[string]any{"root": "docs", "prefix": "src", "format": "zip", "target_path": "archives/nightly.zip"}}})
-	startScheduler(t, s, nil, scheduler.Config{})
+	startScheduler(t, s, nil, scheduler.Config{ReloadEvery: 500 * time.Millisecond})
 	require.Eventually(t, func() bool {
 		var ok int
 		require.NoError(t, s.DB.Get(&ok, `SELECT count(*) FROM jobs WHERE schedule_id = $1 AND status = 'succeeded'`, sc.ID))
@@ -320,6 +321,18 @@ func TestScheduleJobConflict(t *testing.T) {
 	require.NotNil(t, sc.LastJobID)
 	r = s.Do(t, http.MethodGet, "/api/v1/jobs/"+*sc.LastJobID, nil)
 	require.Equal(t, http.StatusOK, r.Status, "the last job of the schedule exists: %s", r.Raw)
+	require.Contains(t, sc.LastError, "destination file already exists")
+	require.NotNil(t, sc.LastErrorAt)
+
+	r = s.Do(t, http.MethodPatch, "/api/v1/schedules/"+sc.ID, map[string]any{"job": map[string]any{"type": "archive",
+		"archive": map[string]any{"root": "docs", "prefix": "src", "format": "zip", "target_path": "archives/nightly.zip", "overwrite": true}}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	require.Eventually(t, func() bool {
+		r = s.Do(t, http.MethodGet, "/api/v1/schedules/"+sc.ID, nil)
+		var now filefleet.Schedule
+		r.Decode(t, &now)
+		return now.LastError == "" && now.LastErrorAt == nil
+	}, 10*time.Second, 200*time.Millisecond, "a run clears the error: %s", r.Raw)
 }
 
 // TestScheduleRetriesPassingFailure fires a tick while the scheduler cannot reach Redis: the

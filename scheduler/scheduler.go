@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -248,8 +249,17 @@ func (s *Scheduler) fireNext(ctx context.Context, e *entry, now time.Time) {
 	}
 	if err != nil {
 		log.Warn("scheduled job not submitted", "err", err)
+		s.recordFailure(ctx, e, tick, err)
 	}
 	s.advance(e, tick)
+}
+
+// recordFailure stores the user-safe message of err as e's last error.
+func (s *Scheduler) recordFailure(ctx context.Context, e *entry, tick time.Time, err error) {
+	msg := fmt.Sprintf("tick %s: %s", tick.UTC().Format(time.RFC3339), filefleet.ErrorMessage(err))
+	if err := store.MarkScheduleFailed(ctx, s.db, e.s.ID, msg); err != nil {
+		s.log.Warn("record schedule error", "schedule", e.s.Name, "err", err)
+	}
 }
 
 // passing reports whether err may go away by itself (Redis or PostgreSQL unavailable, an
