@@ -367,3 +367,25 @@ func TestScheduleRetriesPassingFailure(t *testing.T) {
 	attempts := strings.Count(logs.String(), "scheduled job not submitted")
 	require.True(t, attempts >= 2 && attempts <= 5, "a failed try a second, not a loop: %d\n%s", attempts, logs.String())
 }
+
+// TestScheduleOfDeletedRoot: a schedule whose root was deleted can still be paused and
+// renamed; enabling it again, or setting a job that does not validate, is refused with a hint.
+func TestScheduleOfDeletedRoot(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	localRoot(t, s, "gone", map[string]int64{"a.txt": 1})
+	sc := createSchedule(t, s, map[string]any{"name": "scan-gone", "cron": "0 3 * * *", "job": map[string]any{"type": "scan", "root": "gone"}})
+	r := s.Do(t, http.MethodDelete, "/api/v1/roots/gone", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+
+	path := "/api/v1/schedules/" + sc.ID
+	for _, body := range []map[string]any{{"enabled": false}, {"name": "scan-gone-paused"}} {
+		r = s.Do(t, http.MethodPatch, path, body)
+		require.Equal(t, http.StatusOK, r.Status, "%v: %s", body, r.Raw)
+	}
+	for _, body := range []map[string]any{{"enabled": true}, {"job": map[string]any{"type": "scan", "root": "gone"}}} {
+		r = s.Do(t, http.MethodPatch, path, body)
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%v: %s", body, r.Raw)
+		require.Contains(t, r.Error.Message, "or disable or delete the schedule")
+	}
+	require.Equal(t, http.StatusOK, s.Do(t, http.MethodDelete, path, nil).Status)
+}
