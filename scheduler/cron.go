@@ -20,6 +20,9 @@ func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
 		return nil, nil, filefleet.Errorf(filefleet.EINVALID,
 			"invalid cron spec %q: %v (use 5 fields \"m h dom mon dow\", 6 with seconds first, or @daily, @every 1h)", spec, err)
 	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		sched = alignedEvery{every.Delay}
+	}
 	loc := time.UTC
 	if tz != "" {
 		if loc, err = time.LoadLocation(tz); err != nil {
@@ -28,6 +31,14 @@ func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
 	}
 	return sched, loc, nil
 }
+
+// alignedEvery is "@every D" with ticks at the multiples of D since the zero time (UTC), the
+// same on every scheduler: robfig's ConstantDelaySchedule counts D from the time it is given,
+// which differs between replicas and so made one job per replica per period.
+type alignedEvery struct{ d time.Duration }
+
+// Next returns the first multiple of d after t.
+func (e alignedEvery) Next(t time.Time) time.Time { return t.Truncate(e.d).Add(e.d) }
 
 // Next returns the first tick of s after t, or nil if s is invalid or never fires.
 func Next(s *filefleet.Schedule, t time.Time) *time.Time {

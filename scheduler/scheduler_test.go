@@ -48,3 +48,15 @@ func TestPassing(t *testing.T) {
 	}
 	require.True(t, passing(errors.New("connection refused")), "an uncoded error is internal")
 }
+
+// TestEveryAligned: two schedulers that load "@every 1h" at different times agree on its
+// ticks, on the hour.
+func TestEveryAligned(t *testing.T) {
+	s := &filefleet.Schedule{Cron: "@every 1h", Timezone: "America/New_York"}
+	a := Next(s, time.Date(2024, 1, 1, 10, 0, 3, 0, time.UTC))
+	b := Next(s, time.Date(2024, 1, 1, 10, 59, 17, 0, time.UTC))
+	require.Equal(t, time.Date(2024, 1, 1, 11, 0, 0, 0, time.UTC), *a)
+	require.Equal(t, *a, *b)
+	s.Cron = "@every 90s"
+	require.Equal(t, time.Date(2024, 1, 1, 10, 1, 30, 0, time.UTC), *Next(s, time.Date(2024, 1, 1, 10, 0, 3, 0, time.UTC)))
+}
