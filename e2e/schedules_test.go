@@ -93,6 +93,7 @@ func TestScheduleBadInput(t *testing.T) {
 		{map[string]any{"name": "x", "cron": "61 * * * *", "job": noop}, 400},
 		{map[string]any{"name": "x", "cron": "0 0 31 2 *", "job": noop}, 400}, // never fires
 		{map[string]any{"name": "x", "cron": "* * * * *", "timezone": "Mars/Olympus", "job": noop}, 400},
+		{map[string]any{"name": "x", "cron": "* * * * *", "timezone": "Local", "job": noop}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *"}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "explode"}}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "scan", "root": "nope"}}, 422},

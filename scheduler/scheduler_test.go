@@ -60,3 +60,37 @@ func TestEveryAligned(t *testing.T) {
 	s.Cron = "@every 90s"
 	require.Equal(t, time.Date(2024, 1, 1, 10, 1, 30, 0, time.UTC), *Next(s, time.Date(2024, 1, 1, 10, 0, 3, 0, time.UTC)))
 }
+
+// ticks returns the n ticks of spec in tz after from.
+func ticks(t *testing.T, spec, tz string, from time.Time, n int) []time.Time {
+	t.Helper()
+	sched, loc, err := Parse(spec, tz)
+	require.NoError(t, err)
+	out := make([]time.Time, n)
+	for i, cur := 0, from.In(loc); i < n; i++ {
+		cur = sched.Next(cur)
+		out[i] = cur.UTC()
+	}
+	return out
+}
+
+// TestDaylightSaving: on the day New York falls back (2024-11-03, 02:00 EDT -> 01:00 EST),
+// "30 1 * * *" fires once; on the day it springs forward (2024-03-10), 02:30 does not occur
+// and robfig/cron skips that day.
+func TestDaylightSaving(t *testing.T) {
+	utc := func(mon time.Month, day, hour, min int) time.Time {
+		return time.Date(2024, mon, day, hour, min, 0, 0, time.UTC)
+	}
+	require.Equal(t, []time.Time{utc(11, 2, 5, 30), utc(11, 3, 5, 30), utc(11, 4, 6, 30)},
+		ticks(t, "30 1 * * *", "America/New_York", utc(11, 2, 0, 0), 3), "2024-11-03: 01:30 EDT only, not 01:30 EST again")
+	require.Equal(t, []time.Time{utc(11, 3, 5, 59), utc(11, 3, 6, 0), utc(11, 3, 6, 1)},
+		ticks(t, "* * * * *", "America/New_York", utc(11, 3, 5, 58), 3), "a tick a minute goes on through the repeated hour")
+	require.Equal(t, []time.Time{utc(3, 9, 7, 30), utc(3, 11, 6, 30)},
+		ticks(t, "30 2 * * *", "America/New_York", utc(3, 9, 0, 0), 2), "no 02:30 on 2024-03-10")
+}
+
+func TestParseRejectsLocal(t *testing.T) {
+	_, _, err := Parse("0 3 * * *", "Local")
+	require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(err))
+	require.Contains(t, filefleet.ErrorMessage(err), "Europe/Paris")
+}
