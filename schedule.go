@@ -16,6 +16,10 @@ type Schedule struct {
 	LastRunAt *time.Time      `json:"last_run_at,omitempty" db:"last_run_at"`
 	LastJobID *string         `json:"last_job_id,omitempty" db:"last_job_id"`
 	NextRunAt *time.Time      `json:"next_run_at,omitempty" db:"-"`
-	CreatedAt time.Time       `json:"created_at" db:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at" db:"updated_at"`
+	// LastError says why the last tick failed for good (its job refused, Redis or PostgreSQL
+	// unavailable for too long); the next run clears it.
+	LastError   string     `json:"last_error,omitempty" db:"last_error"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty" db:"last_error_at"`
+	CreatedAt   time.Time  `json:"created_at" db:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at" db:"updated_at"`
 }

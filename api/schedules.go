@@ -26,7 +26,9 @@ type scheduleRequest struct {
 }
 
 // applySchedule copies the fields given onto s and validates the result. Setting the job
-// needs jobs.submit besides schedules.manage: the schedule submits it.
+// needs jobs.submit besides schedules.manage: the schedule submits it. The job is validated
+// only when set or when the schedule is enabled again, so that a schedule whose job no
+// longer validates (its root deleted) can still be paused, renamed or deleted.
 func (a *API) applySchedule(c *gin.Context, req scheduleRequest, s *filefleet.Schedule) error {
 	if req.Job != nil && !principalOf(c).Can(auth.PermJobsSubmit) {
 		return filefleet.Errorf(filefleet.EFORBIDDEN, "a schedule's job needs permission %s too, as the schedule submits it",
@@ -44,6 +46,7 @@ func (a *API) applySchedule(c *gin.Context, req scheduleRequest, s *filefleet.Sc
 	if req.Job != nil {
 		s.Job = *req.Job
 	}
+	enabling := req.Enabled != nil && *req.Enabled && !s.Enabled
 	if req.Enabled != nil {
 		s.Enabled = *req.Enabled
 	}
@@ -64,8 +67,21 @@ func (a *API) applySchedule(c *gin.Context, req scheduleRequest, s *filefleet.Sc
 	if len(s.Job) == 0 {
 		return filefleet.Errorf(filefleet.EINVALID, `job is required: the body of POST /api/v1/jobs, e.g. {"type":"scan","root":"media"}`)
 	}
+	if req.Job == nil && !enabling {
+		return nil
+	}
+	err = a.validateJob(c, s.Job)
+	if err != nil && !s.CreatedAt.IsZero() { // a stored schedule: say how to stop it
+		return filefleet.Errorf(filefleet.ErrorCode(err), "%s; change the job, or disable or delete the schedule",
+			filefleet.ErrorMessage(err))
+	}
+	return err
+}
+
+// validateJob checks a schedule's job as POST /jobs would.
+func (a *API) validateJob(c *gin.Context, job json.RawMessage) error {
 	var p jobs.SubmitParams
-	dec := json.NewDecoder(strings.NewReader(string(s.Job)))
+	dec := json.NewDecoder(strings.NewReader(string(job)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return filefleet.Errorf(filefleet.EINVALID, "job: %v", err)

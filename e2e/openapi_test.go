@@ -473,6 +473,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		"job": map[string]any{"type": "scan", "root": "docs"}}, 400)
 	c.do(admin, "POST", "/api/v1/schedules", map[string]any{"name": "ghost", "cron": "@daily",
 		"job": map[string]any{"type": "scan", "root": "ghost"}}, 422)
+	_, err = s.DB.Exec(`UPDATE schedules SET last_error = 'tick 2024-05-01T01:00:00Z: Redis is unavailable',
+		last_error_at = now() WHERE id = $1`, sched.ID)
+	require.NoError(t, err)
 	c.do(admin, "GET", "/api/v1/schedules", nil, 200)
 	c.do(admin, "GET", "/api/v1/schedules/"+sched.ID, nil, 200)
 	c.do(admin, "GET", "/api/v1/schedules/not-a-uuid", nil, 400)

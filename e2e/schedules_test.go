@@ -2,14 +2,20 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filefleet/filefleet"
@@ -87,6 +93,7 @@ func TestScheduleBadInput(t *testing.T) {
 		{map[string]any{"name": "x", "cron": "61 * * * *", "job": noop}, 400},
 		{map[string]any{"name": "x", "cron": "0 0 31 2 *", "job": noop}, 400}, // never fires
 		{map[string]any{"name": "x", "cron": "* * * * *", "timezone": "Mars/Olympus", "job": noop}, 400},
+		{map[string]any{"name": "x", "cron": "* * * * *", "timezone": "Local", "job": noop}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *"}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "explode"}}, 400},
 		{map[string]any{"name": "x", "cron": "* * * * *", "job": map[string]any{"type": "scan", "root": "nope"}}, 422},
@@ -227,4 +234,159 @@ func TestScheduleJobNeedsSubmit(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, r.Status, "%s", r.Raw)
 	r = s.DoAs(t, planner, http.MethodPatch, "/api/v1/schedules/"+sc.ID, map[string]any{"cron": "0 4 * * *"})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+}
+
+// createSchedule creates a schedule through the API.
+func createSchedule(t *testing.T, s *testenv.Stack, body map[string]any) filefleet.Schedule {
+	t.Helper()
+	r := s.Do(t, http.MethodPost, "/api/v1/schedules", body)
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	var sc filefleet.Schedule
+	r.Decode(t, &sc)
+	return sc
+}
+
+// startScheduler starts a scheduler logging to log (nil: nowhere) until the test ends.
+func startScheduler(t *testing.T, s *testenv.Stack, log *slog.Logger, cfg scheduler.Config) {
+	t.Helper()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	sch := scheduler.New(s.DB, s.Jobs, log, cfg)
+	require.NoError(t, sch.Start(context.Background()))
+	t.Cleanup(func() { sch.Stop(context.Background()) })
+}
+
+// scheduledJobs counts the jobs of schedule id created at since or later.
+func scheduledJobs(t *testing.T, s *testenv.Stack, id string, since time.Time) int {
+	t.Helper()
+	var n int
+	require.NoError(t, s.DB.Get(&n, `SELECT count(*) FROM jobs WHERE schedule_id = $1 AND created_at >= $2`, id, since))
+	return n
+}
+
+// TestScheduleRunsTickMissedByRestart starts a scheduler half a second after a tick: it runs
+// that tick (within LateLimit) for the schedule created before it, not for the one created
+// after it.
+func TestScheduleRunsTickMissedByRestart(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	noop := map[string]any{"type": "noop"}
+	before := createSchedule(t, s, map[string]any{"name": "before", "cron": "*/10 * * * * *", "job": noop})
+	tick := *scheduler.Next(&before, time.Now())
+	time.Sleep(time.Until(tick) + 200*time.Millisecond)
+	after := createSchedule(t, s, map[string]any{"name": "after", "cron": "*/10 * * * * *", "job": noop})
+	time.Sleep(time.Until(tick) + 500*time.Millisecond)
+
+	startScheduler(t, s, nil, scheduler.Config{})
+	time.Sleep(3 * time.Second)
+	require.Equal(t, 1, scheduledJobs(t, s, before.ID, time.Time{}), "the tick of %s, missed by 0.5 s, runs", tick)
+	require.Zero(t, scheduledJobs(t, s, after.ID, time.Time{}), "a schedule created after the tick does not run it")
+}
+
+// TestScheduleCreatedJustBeforeTick creates a schedule 0.3 s before a tick that a running
+// scheduler reloads after: the reload runs the tick.
+func TestScheduleCreatedJustBeforeTick(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	every10s := filefleet.Schedule{Cron: "*/10 * * * * *"}
+	t0 := *scheduler.Next(&every10s, time.Now())
+	time.Sleep(time.Until(t0) + 100*time.Millisecond)
+	startScheduler(t, s, nil, scheduler.Config{ReloadEvery: 4 * time.Second}) // reloads about t0+4, +8, +12
+
+	t1 := t0.Add(10 * time.Second)
+	time.Sleep(time.Until(t1) - 300*time.Millisecond)
+	sc := createSchedule(t, s, map[string]any{"name": "p", "cron": every10s.Cron, "job": map[string]any{"type": "noop"}})
+	time.Sleep(time.Until(t1) + 4*time.Second)
+	require.Equal(t, 1, scheduledJobs(t, s, sc.ID, time.Time{}), "the tick of %s, 0.3 s after the schedule's creation, runs", t1)
+}
+
+// TestScheduleJobConflict schedules an archive without overwrite every 2 s: once the first
+// has written the target, the next ticks conflict with it. That is a failure of the schedule,
+// not a tick another scheduler submitted: the last run stays the job that exists, and the
+// schedule shows the error until a run succeeds (with overwrite set).
+func TestScheduleJobConflict(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	localRoot(t, s, "docs", map[string]int64{"src/a.txt": 5})
+	sc := createSchedule(t, s, map[string]any{"name": "nightly-archive", "cron": "*/2 * * * * *", "job": map[string]any{
+		"type": "archive", "archive": map[string]any{"root": "docs", "prefix": "src", "format": "zip", "target_path": "archives/nightly.zip"}}})
+	startScheduler(t, s, nil, scheduler.Config{ReloadEvery: 500 * time.Millisecond})
+	require.Eventually(t, func() bool {
+		var ok int
+		require.NoError(t, s.DB.Get(&ok, `SELECT count(*) FROM jobs WHERE schedule_id = $1 AND status = 'succeeded'`, sc.ID))
+		return ok > 0
+	}, 20*time.Second, 200*time.Millisecond, "the first archive is written")
+	time.Sleep(4500 * time.Millisecond) // two more ticks, which conflict with the archive
+
+	r := s.Do(t, http.MethodGet, "/api/v1/schedules/"+sc.ID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	r.Decode(t, &sc)
+	require.NotNil(t, sc.LastJobID)
+	r = s.Do(t, http.MethodGet, "/api/v1/jobs/"+*sc.LastJobID, nil)
+	require.Equal(t, http.StatusOK, r.Status, "the last job of the schedule exists: %s", r.Raw)
+	require.Contains(t, sc.LastError, "destination file already exists")
+	require.NotNil(t, sc.LastErrorAt)
+
+	r = s.Do(t, http.MethodPatch, "/api/v1/schedules/"+sc.ID, map[string]any{"job": map[string]any{"type": "archive",
+		"archive": map[string]any{"root": "docs", "prefix": "src", "format": "zip", "target_path": "archives/nightly.zip", "overwrite": true}}})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+	require.Eventually(t, func() bool {
+		r = s.Do(t, http.MethodGet, "/api/v1/schedules/"+sc.ID, nil)
+		var now filefleet.Schedule
+		r.Decode(t, &now)
+		return now.LastError == "" && now.LastErrorAt == nil
+	}, 10*time.Second, 200*time.Millisecond, "a run clears the error: %s", r.Raw)
+}
+
+// TestScheduleRetriesPassingFailure fires a tick while the scheduler cannot reach Redis: the
+// tick is tried again every RetryEvery, not in a loop, and runs once Redis is back.
+func TestScheduleRetriesPassingFailure(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	opts, err := redis.ParseURL(s.RedisURL)
+	require.NoError(t, err)
+	var down atomic.Bool
+	down.Store(true)
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if down.Load() {
+			return nil, errors.New("test: Redis is down")
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	js := *s.Jobs
+	js.Redis, js.Queue = rdb, asynq.NewClientFromRedisClient(rdb)
+
+	sc := createSchedule(t, s, map[string]any{"name": "r", "cron": "*/10 * * * * *", "job": map[string]any{"type": "noop"}})
+	tick := *scheduler.Next(&sc, time.Now())
+	var logs syncBuffer
+	sch := scheduler.New(s.DB, &js, slog.New(slog.NewTextHandler(&logs, nil)), scheduler.Config{RetryEvery: time.Second})
+	require.NoError(t, sch.Start(context.Background()))
+	t.Cleanup(func() { sch.Stop(context.Background()) })
+	time.Sleep(time.Until(tick) + 2500*time.Millisecond)
+	down.Store(false)
+	require.Eventually(t, func() bool { return scheduledJobs(t, s, sc.ID, time.Time{}) == 1 }, 5*time.Second, 100*time.Millisecond,
+		"the tick of %s runs once Redis is back", tick)
+	attempts := strings.Count(logs.String(), "scheduled job not submitted")
+	require.True(t, attempts >= 2 && attempts <= 5, "a failed try a second, not a loop: %d\n%s", attempts, logs.String())
+}
+
+// TestScheduleOfDeletedRoot: a schedule whose root was deleted can still be paused and
+// renamed; enabling it again, or setting a job that does not validate, is refused with a hint.
+func TestScheduleOfDeletedRoot(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	localRoot(t, s, "gone", map[string]int64{"a.txt": 1})
+	sc := createSchedule(t, s, map[string]any{"name": "scan-gone", "cron": "0 3 * * *", "job": map[string]any{"type": "scan", "root": "gone"}})
+	r := s.Do(t, http.MethodDelete, "/api/v1/roots/gone", nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+
+	path := "/api/v1/schedules/" + sc.ID
+	for _, body := range []map[string]any{{"enabled": false}, {"name": "scan-gone-paused"}} {
+		r = s.Do(t, http.MethodPatch, path, body)
+		require.Equal(t, http.StatusOK, r.Status, "%v: %s", body, r.Raw)
+	}
+	for _, body := range []map[string]any{{"enabled": true}, {"job": map[string]any{"type": "scan", "root": "gone"}}} {
+		r = s.Do(t, http.MethodPatch, path, body)
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%v: %s", body, r.Raw)
+		require.Contains(t, r.Error.Message, "or disable or delete the schedule")
+	}
+	require.Equal(t, http.StatusOK, s.Do(t, http.MethodDelete, path, nil).Status)
 }

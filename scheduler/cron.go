@@ -20,13 +20,50 @@ func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
 		return nil, nil, filefleet.Errorf(filefleet.EINVALID,
 			"invalid cron spec %q: %v (use 5 fields \"m h dom mon dow\", 6 with seconds first, or @daily, @every 1h)", spec, err)
 	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		sched = alignedEvery{every.Delay}
+	} else {
+		sched = onceWallClock{sched}
+	}
 	loc := time.UTC
+	if tz == "Local" {
+		return nil, nil, filefleet.Errorf(filefleet.EINVALID,
+			"time zone \"Local\" would be each server's own zone; name one, like Europe/Paris or UTC")
+	}
 	if tz != "" {
 		if loc, err = time.LoadLocation(tz); err != nil {
 			return nil, nil, filefleet.Errorf(filefleet.EINVALID, "unknown time zone %q (use an IANA name like Europe/Paris)", tz)
 		}
 	}
 	return sched, loc, nil
+}
+
+// alignedEvery is "@every D" with ticks at the multiples of D since the zero time (UTC), the
+// same on every scheduler: robfig's ConstantDelaySchedule counts D from the time it is given,
+// which differs between replicas and so made one job per replica per period.
+type alignedEvery struct{ d time.Duration }
+
+// Next returns the first multiple of d after t.
+func (e alignedEvery) Next(t time.Time) time.Time { return t.Truncate(e.d).Add(e.d) }
+
+// onceWallClock skips a tick that shows the same local date and time as the one before it:
+// when clocks fall back, "30 1 * * *" would otherwise fire at 01:30 twice. (When clocks
+// spring forward, a time that does not occur that day is skipped, as robfig/cron does.)
+type onceWallClock struct{ cron.Schedule }
+
+// Next returns the first tick after t whose wall-clock time differs from t's.
+func (w onceWallClock) Next(t time.Time) time.Time {
+	next := w.Schedule.Next(t)
+	for !next.IsZero() && sameWallClock(next, t) {
+		next = w.Schedule.Next(next)
+	}
+	return next
+}
+
+// sameWallClock reports whether a and b show the same date and time in a's time zone.
+func sameWallClock(a, b time.Time) bool {
+	const layout = "2006-01-02 15:04:05.999999999"
+	return a.Format(layout) == b.In(a.Location()).Format(layout)
 }
 
 // Next returns the first tick of s after t, or nil if s is invalid or never fires.

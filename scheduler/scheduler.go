@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -27,7 +28,8 @@ const (
 	PendingAfterDefault = 60 * time.Second
 	ReloadEveryDefault  = 5 * time.Second
 	// LateLimitDefault: a tick missed by more than this (the scheduler was down) is skipped.
-	LateLimitDefault = time.Minute
+	LateLimitDefault  = time.Minute
+	RetryEveryDefault = 5 * time.Second
 )
 
 // Config configures a Scheduler.
@@ -38,6 +40,9 @@ type Config struct {
 	PendingAfter time.Duration
 	ReloadEvery  time.Duration // how often schedules are read again from PostgreSQL
 	LateLimit    time.Duration
+	// RetryEvery is how often a tick that failed for a passing reason (Redis or PostgreSQL
+	// unavailable) is tried again while within LateLimit. Defaults to 5 seconds.
+	RetryEvery time.Duration
 	// JobRetention is how long finished jobs are kept (with their units and events); the
 	// sweep deletes older ones, except those a plan refers to. 0 keeps them forever.
 	JobRetention time.Duration
@@ -57,11 +62,17 @@ type Scheduler struct {
 
 // entry is a loaded schedule and its next tick.
 type entry struct {
-	s      *filefleet.Schedule
-	sched  cron.Schedule
-	loc    *time.Location
-	params jobs.SubmitParams
-	next   time.Time
+	s       *filefleet.Schedule
+	sched   cron.Schedule
+	loc     *time.Location
+	params  jobs.SubmitParams
+	next    time.Time
+	retryAt time.Time // when next, which failed for a passing reason, is tried again
+}
+
+// due reports whether e's next tick is to be submitted at now.
+func (e *entry) due(now time.Time) bool {
+	return !e.next.IsZero() && !e.next.After(now) && !e.retryAt.After(now)
 }
 
 // tickNamespace derives job IDs from schedule IDs and ticks.
@@ -73,6 +84,9 @@ func New(db *sqlx.DB, js *jobs.Service, log *slog.Logger, cfg Config) *Scheduler
 	cfg.SweepEvery = cmp.Or(cfg.SweepEvery, min(SweepEveryDefault, max(time.Second, cfg.PendingAfter/2)))
 	cfg.ReloadEvery = cmp.Or(cfg.ReloadEvery, ReloadEveryDefault)
 	cfg.LateLimit = cmp.Or(cfg.LateLimit, LateLimitDefault)
+	if cfg.RetryEvery <= 0 { // a tick retried at once would keep fire busy
+		cfg.RetryEvery = RetryEveryDefault
+	}
 	return &Scheduler{cfg: cfg, db: db, jobs: js, log: log, entries: map[string]*entry{}}
 }
 
@@ -179,16 +193,30 @@ func (s *Scheduler) reload(ctx context.Context, now time.Time) {
 			continue
 		}
 		e := &entry{s: sc, sched: sched, loc: loc, params: p}
-		s.advance(e, now.In(loc))
+		s.advance(e, firstFrom(sc, now, s.cfg.LateLimit).In(loc))
 		entries[sc.ID] = e
 	}
 	s.entries = entries
 }
 
+// firstFrom returns the time after which a schedule just loaded fires: LateLimit ago, so that
+// the ticks no scheduler ran during a restart or a reload still run (a tick another scheduler
+// ran is refused as a duplicate), but not before the schedule's last change (a schedule
+// created or edited at 12:00:30 does not fire the tick of 12:00) nor before its last run.
+func firstFrom(sc *filefleet.Schedule, now time.Time, lateLimit time.Duration) time.Time {
+	from := now.Add(-lateLimit)
+	for _, t := range []*time.Time{&sc.UpdatedAt, sc.LastRunAt} {
+		if t != nil && t.After(from) {
+			from = *t
+		}
+	}
+	return from
+}
+
 // advance sets e's next tick to the first after t; a schedule that never fires again gets a
 // zero next tick, which fire skips, and one warning.
 func (s *Scheduler) advance(e *entry, t time.Time) {
-	e.next = e.sched.Next(t)
+	e.next, e.retryAt = e.sched.Next(t), time.Time{}
 	if e.next.IsZero() {
 		s.log.Warn("schedule skipped: its cron spec never fires", "schedule", e.s.Name, "cron", e.s.Cron)
 	}
@@ -197,37 +225,87 @@ func (s *Scheduler) advance(e *entry, t time.Time) {
 // fire submits the job of every tick that is due.
 func (s *Scheduler) fire(ctx context.Context, now time.Time) {
 	for _, e := range s.entries {
-		for !e.next.IsZero() && !e.next.After(now) {
-			tick := e.next
-			s.advance(e, tick)
-			if now.Sub(tick) > s.cfg.LateLimit {
-				s.log.Warn("schedule tick missed", "schedule", e.s.Name, "tick", tick)
-				continue
-			}
-			s.submit(ctx, e, tick)
+		for e.due(now) {
+			s.fireNext(ctx, e, now)
 		}
 	}
 }
 
-// submit creates the job of one tick, once across all schedulers.
-func (s *Scheduler) submit(ctx context.Context, e *entry, tick time.Time) {
+// fireNext submits e's next tick and moves on to the following one. A tick that fails for a
+// passing reason stays, not due until RetryEvery has passed, if that is within LateLimit.
+func (s *Scheduler) fireNext(ctx context.Context, e *entry, now time.Time) {
+	tick := e.next
+	log := s.log.With("schedule", e.s.Name, "tick", tick.UTC())
+	if now.Sub(tick) > s.cfg.LateLimit {
+		log.Warn("schedule tick missed")
+		s.advance(e, tick)
+		return
+	}
+	err := s.submit(ctx, e, tick)
+	if err != nil && passing(err) && now.Add(s.cfg.RetryEvery).Sub(tick) <= s.cfg.LateLimit {
+		log.Warn("scheduled job not submitted; retrying", "err", err, "retry_in", s.cfg.RetryEvery)
+		e.retryAt = now.Add(s.cfg.RetryEvery)
+		return
+	}
+	if err != nil {
+		log.Warn("scheduled job not submitted", "err", err)
+		s.recordFailure(ctx, e, tick, err)
+	}
+	s.advance(e, tick)
+}
+
+// recordFailure stores the user-safe message of err as e's last error.
+func (s *Scheduler) recordFailure(ctx context.Context, e *entry, tick time.Time, err error) {
+	msg := fmt.Sprintf("tick %s: %s", tick.UTC().Format(time.RFC3339), filefleet.ErrorMessage(err))
+	if err := store.MarkScheduleFailed(ctx, s.db, e.s.ID, msg); err != nil {
+		s.log.Warn("record schedule error", "schedule", e.s.Name, "err", err)
+	}
+}
+
+// passing reports whether err may go away by itself (Redis or PostgreSQL unavailable, an
+// internal error), so that submitting again may succeed. Errors of the job itself (invalid,
+// unprocessable, not found, forbidden, a conflict) stay.
+func passing(err error) bool {
+	switch filefleet.ErrorCode(err) {
+	case filefleet.EUNAVAILABLE, filefleet.EINTERNAL, filefleet.ERATELIMITED:
+		return true
+	}
+	return false
+}
+
+// submit creates the job of one tick, once across all schedulers, and records the run. It
+// returns why the job could not be submitted.
+func (s *Scheduler) submit(ctx context.Context, e *entry, tick time.Time) error {
 	p := e.params
 	p.ID = uuid.NewSHA1(tickNamespace, []byte(e.s.ID+"@"+tick.UTC().Format(time.RFC3339Nano))).String()
 	p.ScheduleID = e.s.ID
 	log := s.log.With("schedule", e.s.Name, "tick", tick.UTC(), "job_id", p.ID)
 	_, err := s.jobs.Submit(ctx, p)
-	switch filefleet.ErrorCode(err) {
-	case "":
+	if filefleet.ErrorCode(err) == filefleet.ECONFLICT {
+		if err = s.submittedBefore(ctx, p.ID, err); err == nil {
+			log.Debug("tick submitted by another scheduler")
+		}
+	} else if err == nil {
 		log.Info("scheduled job submitted")
-	case filefleet.ECONFLICT:
-		log.Debug("tick submitted by another scheduler")
-	default:
-		log.Warn("scheduled job not submitted", "err", err)
-		return
+	}
+	if err != nil {
+		return err
 	}
 	if err := store.MarkScheduleRun(ctx, s.db, e.s.ID, tick, p.ID); err != nil {
 		log.Warn("record schedule run", "err", err)
 	}
+	return nil
+}
+
+// submittedBefore tells a conflict on a tick's job that exists already (another scheduler,
+// or this one before a restart, submitted the tick: nil) from a conflict of the job itself,
+// such as an archive whose target exists (conflict, returned as is).
+func (s *Scheduler) submittedBefore(ctx context.Context, jobID string, conflict error) error {
+	_, err := store.GetJob(ctx, s.db, jobID)
+	if filefleet.ErrorCode(err) == filefleet.ENOTFOUND {
+		return conflict
+	}
+	return err
 }
 
 // Stop ends the loops; safe to call twice.

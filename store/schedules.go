@@ -9,7 +9,8 @@ import (
 	"github.com/filefleet/filefleet"
 )
 
-const scheduleColumns = `id, name, cron, timezone, job, enabled, last_run_at, last_job_id, created_at, updated_at`
+const scheduleColumns = `id, name, cron, timezone, job, enabled, last_run_at, last_job_id, last_error, last_error_at,
+	created_at, updated_at`
 
 // CreateSchedule inserts s; ECONFLICT if its name is taken.
 func CreateSchedule(ctx context.Context, q sqlx.QueryerContext, s *filefleet.Schedule) error {
@@ -65,9 +66,16 @@ func DeleteSchedule(ctx context.Context, q sqlx.ExecerContext, id string) error 
 	return nil
 }
 
-// MarkScheduleRun records that schedule id fired at tick with job jobID (a later tick only).
+// MarkScheduleRun records that schedule id fired at tick with job jobID (a later tick only),
+// and clears its last error.
 func MarkScheduleRun(ctx context.Context, q sqlx.ExecerContext, id string, tick time.Time, jobID string) error {
-	_, err := q.ExecContext(ctx, `UPDATE schedules SET last_run_at = $2, last_job_id = $3
-		WHERE id = $1 AND (last_run_at IS NULL OR last_run_at < $2)`, id, tick, jobID)
+	_, err := q.ExecContext(ctx, `UPDATE schedules SET last_run_at = $2, last_job_id = $3, last_error = '',
+		last_error_at = NULL WHERE id = $1 AND (last_run_at IS NULL OR last_run_at < $2)`, id, tick, jobID)
 	return translate(err, "mark schedule run")
+}
+
+// MarkScheduleFailed records why a tick of schedule id failed for good: msg, shown to users.
+func MarkScheduleFailed(ctx context.Context, q sqlx.ExecerContext, id, msg string) error {
+	_, err := q.ExecContext(ctx, `UPDATE schedules SET last_error = $2, last_error_at = now() WHERE id = $1`, id, msg)
+	return translate(err, "mark schedule failed")
 }
