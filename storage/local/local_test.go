@@ -239,22 +239,5 @@ func BenchmarkListFlatDir(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer be.Close()
-	b.ResetTimer()
-	for range b.N {
-		n, cursor := 0, ""
-		for {
-			entries, next, err := be.List(b.Context(), "", cursor, 1000)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += len(entries)
-			if cursor = next; next == "" {
-				break
-			}
-		}
-		if n != files {
-			b.Fatalf("listed %d files, want %d", n, files)
-		}
-	}
-	b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "entries/s")
+	storagetest.BenchmarkList(b, be, "", files)
 }

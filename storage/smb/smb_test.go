@@ -467,18 +467,5 @@ func BenchmarkListFlatDir(b *testing.B) {
 	be, err := smb.New(cfg)
 	require.NoError(b, err)
 	defer be.Close()
-	b.ResetTimer()
-	for range b.N {
-		n, cursor := 0, ""
-		for {
-			entries, next, err := be.List(b.Context(), "", cursor, 1000)
-			require.NoError(b, err)
-			n += len(entries)
-			if cursor = next; next == "" {
-				break
-			}
-		}
-		require.Equal(b, files, n)
-	}
-	b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "entries/s")
+	storagetest.BenchmarkList(b, be, "", files)
 }

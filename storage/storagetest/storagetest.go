@@ -103,7 +103,7 @@ func testPutStatOpen(t *testing.T, b storage.Backend, dir string) {
 	st, err = b.Stat(t.Context(), p)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), st.Size)
-	require.Equal(t, []string{"hello.txt"}, names(listAll(t, b, dir)))
+	require.Equal(t, []string{"hello.txt"}, names(ListAll(t, b, dir)))
 }
 
 func testZeroByte(t *testing.T, b storage.Backend, dir string) {
@@ -116,7 +116,7 @@ func testZeroByte(t *testing.T, b storage.Backend, dir string) {
 	require.False(t, st.IsDir)
 	require.Equal(t, "", read(t, b, p, 0, -1))
 	require.Equal(t, "", read(t, b, p, 0, 10))
-	entries := listAll(t, b, dir)
+	entries := ListAll(t, b, dir)
 	require.Len(t, entries, 1)
 	require.Equal(t, p, entries[0].Path)
 	require.False(t, entries[0].IsDir)
@@ -157,7 +157,7 @@ func testNames(t *testing.T, b storage.Backend, dir string) {
 	sort.Strings(want)
 	require.Equal(t, want, found)
 
-	top := listAll(t, b, dir)
+	top := ListAll(t, b, dir)
 	require.Contains(t, names(top), "日本語")
 	require.Contains(t, names(top), "with space.txt")
 }
@@ -180,10 +180,10 @@ func testNestedDirs(t *testing.T, b storage.Backend, dir string) {
 	require.True(t, root.IsDir)
 	require.Equal(t, "", root.Path)
 
-	entries := listAll(t, b, dir)
+	entries := ListAll(t, b, dir)
 	require.Len(t, entries, 1)
 	require.Equal(t, storage.Entry{Path: dir + "/a", IsDir: true}, withoutTime(entries[0]))
-	entries = listAll(t, b, dir+"/a/b/c")
+	entries = ListAll(t, b, dir+"/a/b/c")
 	require.Len(t, entries, 1)
 	require.Equal(t, dir+"/a/b/c/deep.txt", entries[0].Path)
 
@@ -308,7 +308,7 @@ func testRemove(t *testing.T, b storage.Backend, dir string) {
 	_, err = b.Open(t.Context(), p, 0, -1)
 	requireCode(t, filefleet.ENOTFOUND, err)
 	requireCode(t, filefleet.ENOTFOUND, b.Remove(t.Context(), p))
-	require.Equal(t, []string{"stays.txt"}, names(listAll(t, b, dir)))
+	require.Equal(t, []string{"stays.txt"}, names(ListAll(t, b, dir)))
 }
 
 func testMissing(t *testing.T, b storage.Backend, dir string) {
@@ -350,7 +350,7 @@ func testBadPaths(t *testing.T, b storage.Backend, dir string) {
 	_, err = b.Open(ctx, good, -1, 1)
 	requireCode(t, filefleet.EINVALID, err, "Open at a negative offset")
 	require.Equal(t, "good", read(t, b, good, 0, -1))
-	require.Equal(t, []string{"good.txt"}, names(listAll(t, b, dir)))
+	require.Equal(t, []string{"good.txt"}, names(ListAll(t, b, dir)))
 }
 
 func testLargeUnknownSize(t *testing.T, b storage.Backend, dir string) {
@@ -513,16 +513,16 @@ func testEmptyDirs(t *testing.T, b storage.Backend, dir string) {
 		t.Log("the backend keeps no empty directories")
 		_, err = b.Stat(ctx, dir+"/a")
 		requireCode(t, filefleet.ENOTFOUND, err)
-		require.Equal(t, []string{"keep.txt"}, names(listAll(t, b, dir)))
+		require.Equal(t, []string{"keep.txt"}, names(ListAll(t, b, dir)))
 		return
 	}
 	require.NoError(t, err)
 
-	top := listAll(t, b, dir)
+	top := ListAll(t, b, dir)
 	require.Len(t, top, 2)
 	require.Equal(t, storage.Entry{Path: dir + "/a", IsDir: true}, withoutTime(top[0]))
 	require.Equal(t, dir+"/keep.txt", top[1].Path)
-	sub := listAll(t, b, dir+"/a")
+	sub := ListAll(t, b, dir+"/a")
 	require.Len(t, sub, 1)
 	require.Equal(t, storage.Entry{Path: dir + "/a/empty", IsDir: true}, withoutTime(sub[0]))
 	entries, next, err := b.List(ctx, dir+"/a/empty", "", 10)
@@ -537,7 +537,7 @@ func testEmptyDirs(t *testing.T, b storage.Backend, dir string) {
 	requireCode(t, filefleet.ECONFLICT, b.Remove(ctx, dir+"/a"), "Remove of a directory that is not empty")
 	require.NoError(t, b.Remove(ctx, dir+"/a/empty"))
 	require.NoError(t, b.Remove(ctx, dir+"/a"))
-	require.Equal(t, []string{"keep.txt"}, names(listAll(t, b, dir)))
+	require.Equal(t, []string{"keep.txt"}, names(ListAll(t, b, dir)))
 }
 
 // genReader generates n deterministic pseudo-random bytes without holding them. It has
@@ -580,8 +580,18 @@ func read(t *testing.T, b storage.Backend, p string, offset, length int64) strin
 	return string(data)
 }
 
-// listAll lists dir in pages of 1000.
-func listAll(t *testing.T, b storage.Backend, dir string) []storage.Entry {
+// BenchmarkList lists every page of dir b.N times (as ListAll), checks that it holds want
+// entries, and reports entries/s.
+func BenchmarkList(b *testing.B, be storage.Backend, dir string, want int) {
+	b.ResetTimer()
+	for range b.N {
+		require.Len(b, ListAll(b, be, dir), want)
+	}
+	b.ReportMetric(float64(want*b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// ListAll lists dir in pages of 1000, a scan's page size.
+func ListAll(t testing.TB, b storage.Backend, dir string) []storage.Entry {
 	t.Helper()
 	var all []storage.Entry
 	cursor := ""
