@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/auth"
@@ -153,8 +154,11 @@ func (a *API) getSchedule(c *gin.Context) {
 	ok(c, http.StatusOK, withNext(s), nil)
 }
 
+// patchSchedule changes the fields given. The schedule's row stays locked from the read to
+// the write, so two concurrent PATCHes both apply (one after the other) instead of the
+// second overwriting the first with what it read.
 func (a *API) patchSchedule(c *gin.Context) {
-	s, err := a.schedule(c)
+	id, err := parseID("id", c.Param("id"))
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -164,11 +168,17 @@ func (a *API) patchSchedule(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	if err := a.applySchedule(c, req, s); err != nil {
-		a.fail(c, err)
-		return
-	}
-	if err := store.UpdateSchedule(c.Request.Context(), a.db, s); err != nil {
+	var s *filefleet.Schedule
+	err = store.InTx(c.Request.Context(), a.db, func(tx *sqlx.Tx) error {
+		if s, err = store.GetScheduleForUpdate(c.Request.Context(), tx, id); err != nil {
+			return err
+		}
+		if err := a.applySchedule(c, req, s); err != nil {
+			return err
+		}
+		return store.UpdateSchedule(c.Request.Context(), tx, s)
+	})
+	if err != nil {
 		a.fail(c, err)
 		return
 	}

@@ -3,12 +3,14 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -389,4 +391,33 @@ func TestScheduleOfDeletedRoot(t *testing.T) {
 		require.Contains(t, r.Error.Message, "or disable or delete the schedule")
 	}
 	require.Equal(t, http.StatusOK, s.Do(t, http.MethodDelete, path, nil).Status)
+}
+
+// TestScheduleConcurrentPatches: PATCHes of different fields of one schedule, sent at once,
+// all take effect; none overwrites another with the schedule it read before.
+func TestScheduleConcurrentPatches(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	for round := range 8 {
+		sc := createSchedule(t, s, map[string]any{"name": fmt.Sprint("p", round), "cron": "0 3 * * *",
+			"job": map[string]any{"type": "noop"}})
+		patches := []map[string]any{{"enabled": false}, {"cron": "0 5 * * *"}, {"timezone": "Europe/Paris"},
+			{"name": fmt.Sprint("renamed", round)}, {"job": map[string]any{"type": "noop", "root": ""}}}
+		var wg sync.WaitGroup
+		for _, p := range patches {
+			wg.Go(func() {
+				r := s.Do(t, http.MethodPatch, "/api/v1/schedules/"+sc.ID, p)
+				require.Equal(t, http.StatusOK, r.Status, "%v: %s", p, r.Raw)
+			})
+		}
+		wg.Wait()
+		r := s.Do(t, http.MethodGet, "/api/v1/schedules/"+sc.ID, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+		var got filefleet.Schedule
+		r.Decode(t, &got)
+		require.False(t, got.Enabled, "round %d: %+v", round, got)
+		require.Equal(t, "0 5 * * *", got.Cron, "round %d", round)
+		require.Equal(t, "Europe/Paris", got.Timezone, "round %d", round)
+		require.Equal(t, fmt.Sprint("renamed", round), got.Name, "round %d", round)
+		require.JSONEq(t, `{"type": "noop", "root": ""}`, string(got.Job), "round %d", round)
+	}
 }

@@ -38,8 +38,17 @@ func UpdateSchedule(ctx context.Context, q sqlx.QueryerContext, s *filefleet.Sch
 
 // GetSchedule returns schedule id; ENOTFOUND if there is none.
 func GetSchedule(ctx context.Context, q sqlx.QueryerContext, id string) (*filefleet.Schedule, error) {
+	return getSchedule(ctx, q, id, "")
+}
+
+// GetScheduleForUpdate is GetSchedule, locking the row until tx ends.
+func GetScheduleForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (*filefleet.Schedule, error) {
+	return getSchedule(ctx, tx, id, " FOR UPDATE")
+}
+
+func getSchedule(ctx context.Context, q sqlx.QueryerContext, id, lock string) (*filefleet.Schedule, error) {
 	var s filefleet.Schedule
-	err := sqlx.GetContext(ctx, q, &s, `SELECT `+scheduleColumns+` FROM schedules WHERE id = $1`, id)
+	err := sqlx.GetContext(ctx, q, &s, `SELECT `+scheduleColumns+` FROM schedules WHERE id = $1`+lock, id)
 	if filefleet.ErrorCode(translate(err, "")) == filefleet.ENOTFOUND {
 		return nil, filefleet.Errorf(filefleet.ENOTFOUND, "schedule %s not found", id)
 	}
