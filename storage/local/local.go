@@ -14,6 +14,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -29,7 +30,8 @@ const TempPrefix = ".filefleet-tmp-"
 // Backend is a storage.Backend on a local directory.
 type Backend struct {
 	dir      string
-	root     *os.Root
+	root     atomic.Pointer[os.Root] // see fs
+	checked  atomic.Int64            // when fs last checked root (Unix nanoseconds)
 	listings storage.Listings[listItem]
 }
 
@@ -56,7 +58,45 @@ func New(dir string) (*Backend, error) {
 	if err != nil {
 		return nil, mapErr(err, dir)
 	}
-	return &Backend{dir: dir, root: root}, nil
+	b := &Backend{dir: dir}
+	b.root.Store(root)
+	b.checked.Store(time.Now().UnixNano())
+	return b, nil
+}
+
+// RootRecheck is how often a backend checks that its directory's path still names the
+// directory it opened.
+var RootRecheck = 10 * time.Second
+
+// fs returns the os.Root all operations go through. A worker keeps a backend for its
+// lifetime, and an os.Root holds the directory it opened: when a file system is mounted on
+// the path later (a NAS that came up after the worker), or the directory is replaced, the
+// path names another directory, and a scan of the old one would find it empty. So every
+// RootRecheck, fs compares the two and opens the path again when they differ; the old root
+// is closed a minute later, when the operations under way have ended.
+func (b *Backend) fs() *os.Root {
+	r := b.root.Load()
+	now, last := time.Now().UnixNano(), b.checked.Load()
+	if now-last < int64(RootRecheck) || !b.checked.CompareAndSwap(last, now) {
+		return r
+	}
+	want, err := os.Stat(b.dir)
+	if err != nil {
+		return r
+	}
+	if have, err := r.Stat("."); err == nil && os.SameFile(want, have) {
+		return r
+	}
+	fresh, err := os.OpenRoot(b.dir)
+	if err != nil {
+		return r
+	}
+	if !b.root.CompareAndSwap(r, fresh) {
+		fresh.Close()
+		return b.root.Load()
+	}
+	time.AfterFunc(time.Minute, func() { r.Close() })
+	return fresh
 }
 
 // Dir returns the directory the backend was opened on.
@@ -75,9 +115,9 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 	if limit <= 0 {
 		return nil, "", filefleet.Errorf(filefleet.EINVALID, "list limit must be positive, got %d", limit)
 	}
-	d, err := b.root.OpenRoot(osName(dir))
+	d, err := b.fs().OpenRoot(osName(dir))
 	if err != nil {
-		if fi, serr := b.root.Stat(osName(dir)); serr == nil && !fi.IsDir() {
+		if fi, serr := b.fs().Stat(osName(dir)); serr == nil && !fi.IsDir() {
 			return nil, "", filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
 		}
 		return nil, "", mapErr(err, dir)
@@ -97,7 +137,7 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 		if len(entries) == limit {
 			return entries, cursorOf(entries[limit-1]), nil
 		}
-		fi, err := it.info(b.root, d, dir, kept)
+		fi, err := it.info(b.fs(), d, dir, kept)
 		if err != nil {
 			continue // removed since ReadDir
 		}
@@ -168,7 +208,7 @@ func (b *Backend) listable(dir string, de fs.DirEntry) (listItem, bool) {
 	name := de.Name()
 	if strings.HasPrefix(name, TempPrefix) {
 		if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && storage.StaleTemp(fi.ModTime()) {
-			_ = b.root.Remove(osName(storage.Join(dir, name))) // a dead writer's leftover
+			_ = b.fs().Remove(osName(storage.Join(dir, name))) // a dead writer's leftover
 		}
 		return listItem{}, false
 	}
@@ -179,7 +219,7 @@ func (b *Backend) listable(dir string, de fs.DirEntry) (listItem, bool) {
 	isDir := de.IsDir()
 	switch t := de.Type(); {
 	case t&fs.ModeSymlink != 0:
-		fi, err := b.root.Stat(osName(storage.Join(dir, name)))
+		fi, err := b.fs().Stat(osName(storage.Join(dir, name)))
 		if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
 			return listItem{}, false // escapes the root, dangles or points at a special file
 		}
@@ -202,7 +242,7 @@ func (b *Backend) Stat(ctx context.Context, p string) (storage.Entry, error) {
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	fi, err := b.root.Stat(osName(p))
+	fi, err := b.fs().Stat(osName(p))
 	if err != nil {
 		return storage.Entry{}, mapErr(err, p)
 	}
@@ -219,7 +259,7 @@ func (b *Backend) Open(ctx context.Context, p string, offset, length int64) (io.
 		return nil, filefleet.Errorf(filefleet.EINVALID, "negative offset %d", offset)
 	}
 	// O_NONBLOCK: opening a named pipe must not block; it is refused below.
-	f, err := b.root.OpenFile(osName(p), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := b.fs().OpenFile(osName(p), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, mapErr(err, p)
 	}
@@ -255,8 +295,8 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	if err := b.root.Rename(tmp, p); err != nil {
-		_ = b.root.Remove(tmp)
+	if err := b.fs().Rename(tmp, p); err != nil {
+		_ = b.fs().Remove(tmp)
 		return storage.Entry{}, mapErr(err, p)
 	}
 	return entryOf(p, fi), nil
@@ -268,7 +308,7 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	srcInfo, err := b.root.Lstat(src)
+	srcInfo, err := b.fs().Lstat(src)
 	if err != nil {
 		return mapErr(err, src)
 	}
@@ -278,7 +318,7 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 	if err := b.mkdirParents(dst); err != nil {
 		return err
 	}
-	if err := b.root.Rename(src, dst); err != nil {
+	if err := b.fs().Rename(src, dst); err != nil {
 		return mapErr(err, dst)
 	}
 	return nil
@@ -290,7 +330,7 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	fi, err := b.root.Stat(src)
+	fi, err := b.fs().Stat(src)
 	if err != nil {
 		return mapErr(err, src)
 	}
@@ -300,7 +340,7 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 	if err := b.absent(dst); err != nil {
 		return err
 	}
-	f, err := b.root.Open(src)
+	f, err := b.fs().Open(src)
 	if err != nil {
 		return mapErr(err, src)
 	}
@@ -310,11 +350,11 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 		return err
 	}
 	if err := b.absent(dst); err != nil { // created while copying
-		_ = b.root.Remove(tmp)
+		_ = b.fs().Remove(tmp)
 		return err
 	}
-	if err := b.root.Rename(tmp, dst); err != nil {
-		_ = b.root.Remove(tmp)
+	if err := b.fs().Rename(tmp, dst); err != nil {
+		_ = b.fs().Remove(tmp)
 		return mapErr(err, dst)
 	}
 	return nil
@@ -327,14 +367,14 @@ func (b *Backend) Remove(ctx context.Context, p string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.root.Remove(p); err != nil {
+	if err := b.fs().Remove(p); err != nil {
 		return mapErr(err, p)
 	}
 	return nil
 }
 
 // Close implements storage.Backend.
-func (b *Backend) Close() error { return b.root.Close() }
+func (b *Backend) Close() error { return b.root.Load().Close() }
 
 // writeTemp creates p's parents and copies r into a new temporary file next to p. It
 // returns the temporary file's name and info; the caller renames or removes it.
@@ -345,7 +385,7 @@ func (b *Backend) writeTemp(ctx context.Context, p string, r io.Reader) (string,
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := path.Join(path.Dir(p), TempPrefix+hex.EncodeToString(rnd[:]))
-	f, err := b.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := b.fs().OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return "", nil, mapErr(err, p)
 	}
@@ -362,7 +402,7 @@ func (b *Backend) writeTemp(ctx context.Context, p string, r io.Reader) (string,
 		err = cerr
 	}
 	if err != nil {
-		_ = b.root.Remove(tmp)
+		_ = b.fs().Remove(tmp)
 		if ctx.Err() != nil {
 			return "", nil, ctx.Err()
 		}
@@ -377,7 +417,7 @@ func (b *Backend) mkdirParents(p string) error {
 	if dir == "." {
 		return nil
 	}
-	err := b.root.MkdirAll(dir, 0o755)
+	err := b.fs().MkdirAll(dir, 0o755)
 	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
 		return filefleet.WrapError(filefleet.ECONFLICT, err, "a parent of %q is not a directory", p)
 	} else if err != nil {
@@ -388,7 +428,7 @@ func (b *Backend) mkdirParents(p string) error {
 
 // absent returns ECONFLICT when p exists (as anything, even a dangling symlink).
 func (b *Backend) absent(p string) error {
-	_, err := b.root.Lstat(p)
+	_, err := b.fs().Lstat(p)
 	if err == nil {
 		return filefleet.Errorf(filefleet.ECONFLICT, "%q already exists", p)
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -404,7 +444,7 @@ func (b *Backend) isAncestor(fi fs.FileInfo, dir string) bool {
 		if d == "." {
 			d = ""
 		}
-		if ai, err := b.root.Stat(osName(d)); err == nil && os.SameFile(fi, ai) {
+		if ai, err := b.fs().Stat(osName(d)); err == nil && os.SameFile(fi, ai) {
 			return true
 		}
 		if d == "" {
@@ -419,7 +459,7 @@ func (b *Backend) sameName(srcInfo fs.FileInfo, src, dst string) bool {
 	if !strings.EqualFold(src, dst) {
 		return false
 	}
-	dstInfo, err := b.root.Lstat(dst)
+	dstInfo, err := b.fs().Lstat(dst)
 	return err == nil && os.SameFile(srcInfo, dstInfo)
 }
 

@@ -241,3 +241,33 @@ func BenchmarkListFlatDir(b *testing.B) {
 	defer be.Close()
 	storagetest.BenchmarkList(b, be, "", files)
 }
+
+// TestDirectoryReplaced: when the root's path comes to name another directory (a file system
+// mounted on it, or the directory replaced) the backend follows the path, not the directory
+// it opened first: a scan of the old one would find none of the files.
+func TestDirectoryReplaced(t *testing.T) {
+	defer func(d time.Duration) { local.RootRecheck = d }(local.RootRecheck)
+	local.RootRecheck = 0
+	dir := filepath.Join(t.TempDir(), "nas")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mountpoint.txt"), nil, 0o644))
+	b, err := local.New(dir)
+	require.NoError(t, err)
+	defer b.Close()
+	entries, _, err := b.List(t.Context(), "", "", 10)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+
+	require.NoError(t, os.Rename(dir, dir+".old"))
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "share.txt"), []byte("on the share"), 0o644))
+	entries, _, err = b.List(t.Context(), "", "", 10)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.Equal(t, "share.txt", entries[0].Path)
+	e, err := b.Put(t.Context(), "new.txt", strings.NewReader("x"))
+	require.NoError(t, err)
+	require.Equal(t, "new.txt", e.Path)
+	_, err = os.Stat(filepath.Join(dir, "new.txt"))
+	require.NoError(t, err, "written to the directory the path names now")
+}
