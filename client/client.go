@@ -36,6 +36,8 @@ type Client struct {
 	timeout   time.Duration
 	retries   int
 	userAgent string
+	// streamIdle is how long an event stream may stay silent before it is taken for stalled.
+	streamIdle time.Duration
 
 	mu    sync.RWMutex
 	token string // access token, sent as Bearer when there is no API key
@@ -69,6 +71,10 @@ func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = 
 // WithRetries sets how many times an idempotent call is retried (default 3; 0 for never).
 func WithRetries(n int) Option { return func(c *Client) { c.retries = max(n, 0) } }
 
+// WithStreamIdle sets how long Watch and WatchAll wait on a silent stream before they
+// reconnect; defaults to StreamIdleDefault.
+func WithStreamIdle(d time.Duration) Option { return func(c *Client) { c.streamIdle = d } }
+
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
 
@@ -78,7 +84,7 @@ func New(baseURL string, opts ...Option) *Client {
 	base := strings.TrimRight(baseURL, "/")
 	base = strings.TrimSuffix(base, "/api/v1")
 	c := &Client{base: base, http: http.DefaultClient, timeout: DefaultTimeout, retries: DefaultRetries,
-		userAgent: "filefleet-go-client"}
+		userAgent: "filefleet-go-client", streamIdle: StreamIdleDefault}
 	for _, o := range opts {
 		o(c)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -580,4 +581,183 @@ func TestCancel(t *testing.T) {
 
 	// A root with jobs can still be looked up; an unknown one cannot be deleted.
 	require.True(t, client.IsNotFound(c.Roots.Delete(ctx, "nope")))
+}
+
+// streamProxy sits between a client and the API: while down it answers 503 and cuts the
+// streams it carries; stall makes the stream it carries next go silent without closing;
+// hold, while set, delays every request until it is closed.
+type streamProxy struct {
+	down, stall atomic.Bool
+	hold        atomic.Pointer[chan struct{}]
+	streams     atomic.Int32
+}
+
+func (p *streamProxy) start(t *testing.T, s *testenv.Stack) string {
+	target, _ := url.Parse(s.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Header.Get("Content-Type") == "text/event-stream" {
+			p.streams.Add(1)
+			resp.Body = &proxiedStream{r: resp.Body, p: p, stall: p.stall.Swap(false), ctx: resp.Request.Context()}
+		}
+		return nil
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ch := p.hold.Load(); ch != nil {
+			<-*ch
+		}
+		if p.down.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// proxiedStream is a stream through streamProxy.
+type proxiedStream struct {
+	r     io.ReadCloser
+	p     *streamProxy
+	stall bool
+	ctx   context.Context
+}
+
+func (s *proxiedStream) Read(b []byte) (int, error) {
+	if s.stall {
+		<-s.ctx.Done() // silent, open, until the client gives up on it
+		return 0, s.ctx.Err()
+	}
+	n, err := s.r.Read(b)
+	if s.p.down.Load() {
+		return 0, errors.New("cut")
+	}
+	return n, err
+}
+
+func (s *proxiedStream) Close() error { return s.r.Close() }
+
+// watchInBackground starts c.Jobs.Watch of jobID and returns the channel of its result and
+// the events it got so far.
+func watchInBackground(ctx context.Context, c *client.Client, jobID string) (<-chan error, func() []filefleet.Event) {
+	var mu sync.Mutex
+	var got []filefleet.Event
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Jobs.Watch(ctx, jobID, 0, func(ev filefleet.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, ev)
+			return nil
+		})
+	}()
+	return done, func() []filefleet.Event { mu.Lock(); defer mu.Unlock(); return slices.Clone(got) }
+}
+
+// TestWatchOutlastsAPIDowntime: an API away for a few seconds (503, streams cut) does not end
+// a watch: it reconnects when the API is back and sees the job's end.
+func TestWatchOutlastsAPIDowntime(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	ctx := ctxT(t, 60*time.Second)
+	admin := client.New(s.URL, client.WithAPIKey(s.AdminKey))
+	job, err := admin.Jobs.Submit(ctx, client.SubmitRequest{Type: filefleet.JobTypeNoop}) // pending: no worker
+	require.NoError(t, err)
+	p := &streamProxy{}
+	done, events := watchInBackground(ctx, client.New(p.start(t, s), client.WithAPIKey(s.AdminKey)), job.ID)
+	require.Eventually(t, func() bool { return p.streams.Load() == 1 }, 10*time.Second, 20*time.Millisecond)
+
+	p.down.Store(true)
+	time.Sleep(4 * time.Second) // several reconnections meet 503
+	require.Empty(t, done, "the watch gave up while the API was away")
+	_, err = admin.Jobs.Cancel(ctx, job.ID)
+	require.NoError(t, err)
+	p.down.Store(false)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("the watch did not end after the API came back")
+	}
+	evs := events()
+	require.NotEmpty(t, evs)
+	require.Equal(t, filefleet.EventJobCanceled, evs[len(evs)-1].Type)
+}
+
+// TestWatchReconnectsStalledStream: a stream that goes silent without closing (a proxy that
+// stopped forwarding) is dropped after the idle time and the watch reconnects.
+func TestWatchReconnectsStalledStream(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	ctx := ctxT(t, 30*time.Second)
+	admin := client.New(s.URL, client.WithAPIKey(s.AdminKey))
+	job, err := admin.Jobs.Submit(ctx, client.SubmitRequest{Type: filefleet.JobTypeNoop})
+	require.NoError(t, err)
+	p := &streamProxy{}
+	p.stall.Store(true)
+	c := client.New(p.start(t, s), client.WithAPIKey(s.AdminKey), client.WithStreamIdle(time.Second))
+	done, events := watchInBackground(ctx, c, job.ID)
+	require.Eventually(t, func() bool { return p.streams.Load() == 1 }, 10*time.Second, 20*time.Millisecond)
+	_, err = admin.Jobs.Cancel(ctx, job.ID)
+	require.NoError(t, err)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("the watch hung on a silent stream")
+	}
+	require.GreaterOrEqual(t, p.streams.Load(), int32(2), "it reconnected")
+	evs := events()
+	require.Equal(t, filefleet.EventJobCanceled, evs[len(evs)-1].Type)
+}
+
+// TestWatchAllResumesFromItsStart: WatchAll from now, whose first stream is lost before any
+// event, resumes from where that stream started (X-Resume-After), so the events of a job
+// that ran while it reconnected still come.
+func TestWatchAllResumesFromItsStart(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	ctx := ctxT(t, 60*time.Second)
+	admin := client.New(s.URL, client.WithAPIKey(s.AdminKey))
+	old, err := admin.Jobs.Submit(ctx, client.SubmitRequest{Type: filefleet.JobTypeNoop})
+	require.NoError(t, err)
+	_, err = admin.Jobs.Wait(ctx, old.ID, 50*time.Millisecond)
+	require.NoError(t, err)
+
+	p := &streamProxy{}
+	c := client.New(p.start(t, s), client.WithAPIKey(s.AdminKey))
+	var mu sync.Mutex
+	var seen []filefleet.Event
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go c.Jobs.WatchAll(wctx, 0, func(ev filefleet.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, ev)
+		return nil
+	})
+	require.Eventually(t, func() bool { return p.streams.Load() == 1 }, 10*time.Second, 20*time.Millisecond)
+
+	hold := make(chan struct{})
+	p.hold.Store(&hold)
+	p.down.Store(true) // cuts the first stream; the reconnection waits on hold
+	time.Sleep(1500 * time.Millisecond)
+	p.down.Store(false)
+	fresh, err := admin.Jobs.Submit(ctx, client.SubmitRequest{Type: filefleet.JobTypeNoop})
+	require.NoError(t, err)
+	_, err = admin.Jobs.Wait(ctx, fresh.ID, 50*time.Millisecond)
+	require.NoError(t, err)
+	p.hold.Store(nil)
+	close(hold)
+
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.ContainsFunc(seen, func(ev filefleet.Event) bool {
+			return ev.JobID == fresh.ID && ev.Type == filefleet.EventJobCompleted
+		})
+	}, 20*time.Second, 50*time.Millisecond, "the job that ran during the reconnection")
+	mu.Lock()
+	defer mu.Unlock()
+	require.False(t, slices.ContainsFunc(seen, func(ev filefleet.Event) bool { return ev.JobID == old.ID }),
+		"nothing from before the watch started")
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,49 +30,47 @@ func (s *JobsService) Watch(ctx context.Context, id string, lastEventID int64, f
 	return s.c.follow(ctx, "/jobs/"+pathEscape(id)+"/events", id, lastEventID, fn)
 }
 
-// WatchAll follows every job's events (GET /events) and file_uploaded events, as Watch. The
-// stream has no end: WatchAll returns with fn's or ctx's error, or when it cannot reconnect.
+// WatchAll follows every job's events (GET /events) and, for keys that may view files,
+// file_uploaded events, as Watch: lastEventID 0 follows them from now (the server's newest
+// event), a positive id replays those after it first. The stream has no end: WatchAll
+// returns with fn's or ctx's error, or an error of the API that retrying cannot mend (401,
+// 403...).
 func (s *JobsService) WatchAll(ctx context.Context, lastEventID int64, fn func(filefleet.Event) error) error {
 	return s.c.follow(ctx, "/events", "", lastEventID, fn)
 }
 
+// StreamIdleDefault is how long a stream may stay silent before the client takes it for
+// stalled and reconnects: three of the server's keep-alive intervals (15 s).
+const StreamIdleDefault = 45 * time.Second
+
+// ResumeAfterHeader names the response header of an event stream that gives the id it starts
+// after: a client that loses the stream before any event resumes from there.
+const ResumeAfterHeader = "X-Resume-After"
+
 // follow reads the SSE stream at path, reconnecting from the last event id until the
-// terminal event of job jobID ("" for none).
+// terminal event of job jobID ("" for none). Network errors and a server that is down or
+// restarting (502, 503, 504) do not end it: it waits and reconnects until ctx ends.
 func (c *Client) follow(ctx context.Context, path, jobID string, last int64, fn func(filefleet.Event) error) error {
 	for quiet := 0; ; quiet++ {
-		h := http.Header{"Accept": {"text/event-stream"}}
-		if last > 0 {
-			h.Set("Last-Event-ID", strconv.FormatInt(last, 10))
-		}
-		resp, err := c.send(ctx, request{method: http.MethodGet, path: path, header: h, idempotent: true})
-		if err != nil {
-			return err
-		}
-		got := false
-		done, err := readSSE(resp.Body, jobID != "", func(ev filefleet.Event) error {
-			got, last = true, ev.ID
-			return fn(ev)
-		})
-		resp.Body.Close()
-		if done {
+		got, done, ended, err := c.followOnce(ctx, path, jobID != "", &last, fn)
+		switch {
+		case done:
 			return nil
-		}
-		if cb, ok := err.(callbackError); ok {
-			return cb.err
-		}
-		if ctx.Err() != nil {
+		case ctx.Err() != nil:
 			return ctx.Err()
+		case err != nil && !temporary(err):
+			return err
 		}
 		if got {
 			quiet = 0
 		}
-		if jobID != "" && !got {
-			// Nothing after last and the stream ended: done if the job has.
+		if jobID != "" && !got && ended {
+			// Nothing after last and the server ended the stream: done if the job has.
 			job, err := (&JobsService{c}).Get(ctx, jobID)
-			if err != nil {
+			if err != nil && !temporary(err) {
 				return err
 			}
-			if job.Status.Terminal() {
+			if err == nil && job.Status.Terminal() {
 				return nil
 			}
 		}
@@ -83,6 +82,66 @@ func (c *Client) follow(ctx context.Context, path, jobID string, last int64, fn 
 		case <-t.C:
 		}
 	}
+}
+
+// followOnce reads one connection of the stream at path, from *last on, and moves *last on.
+// got says whether an event came; done, whether a terminal event came (with stopAtTerminal);
+// ended, whether the server ended the stream (rather than the connection breaking). A
+// connection silent for streamIdle is closed, as stalled.
+func (c *Client) followOnce(ctx context.Context, path string, stopAtTerminal bool, last *int64,
+	fn func(filefleet.Event) error) (got, done, ended bool, err error) {
+	h := http.Header{"Accept": {"text/event-stream"}}
+	if *last > 0 {
+		h.Set("Last-Event-ID", strconv.FormatInt(*last, 10))
+	}
+	resp, err := c.send(ctx, request{method: http.MethodGet, path: path, header: h, idempotent: true})
+	if err != nil {
+		return false, false, false, err
+	}
+	defer resp.Body.Close()
+	if after, err := strconv.ParseInt(resp.Header.Get(ResumeAfterHeader), 10, 64); err == nil && *last == 0 {
+		*last = after
+	}
+	idle := time.AfterFunc(c.streamIdle, func() { resp.Body.Close() })
+	defer idle.Stop()
+	body := &idleReader{r: resp.Body, timer: idle, d: c.streamIdle}
+	done, err = readSSE(body, stopAtTerminal, func(ev filefleet.Event) error {
+		got, *last = true, ev.ID
+		return fn(ev)
+	})
+	var bad badEventError
+	switch cb, ok := err.(callbackError); {
+	case ok:
+		return got, done, false, cb.err
+	case errors.As(err, &bad):
+		return got, done, false, err // it would come again after a reconnection
+	}
+	return got, done, errors.Is(err, io.EOF), nil // the stream ended or broke: reconnect
+}
+
+// badEventError is an event whose data is not an Event.
+type badEventError struct{ err error }
+
+func (e badEventError) Error() string { return e.err.Error() }
+
+// idleReader restarts timer, which closes a stalled stream, after every read.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.timer.Reset(r.d)
+	return n, err
+}
+
+// temporary reports whether err may pass by itself: the network, a server down or
+// restarting, a rate limit.
+func temporary(err error) bool {
+	_, retry := retryable(err, 0)
+	return retry
 }
 
 // callbackError carries fn's error out of readSSE.
@@ -109,7 +168,7 @@ func readSSE(r io.Reader, stopAtTerminal bool, fn func(filefleet.Event) error) (
 			}
 			var ev filefleet.Event
 			if err := json.Unmarshal([]byte(data), &ev); err != nil {
-				return false, fmt.Errorf("filefleet: event %s: %w", id, err)
+				return false, badEventError{fmt.Errorf("filefleet: event %s is not an event: %w", id, err)}
 			}
 			if ev.ID == 0 {
 				ev.ID, _ = strconv.ParseInt(id, 10, 64)
