@@ -90,13 +90,24 @@ type NewKey struct {
 	APIKey APIKey `json:"api_key"`
 }
 
+// KeyRequest describes an API key to make (POST /keys).
+type KeyRequest struct {
+	Name          string     `json:"name"`
+	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
+	ExpiresInDays int        `json:"expires_in_days,omitempty"` // 0 and no ExpiresAt: never
+	// Scopes narrow the key to these permissions (GET /roles/permissions lists them); none:
+	// all of the user's.
+	Scopes []string `json:"scopes,omitempty"`
+}
+
 // Create makes an API key for the caller, expiring after expiresInDays (0: never).
 func (s *KeysService) Create(ctx context.Context, name string, expiresInDays int) (*NewKey, error) {
-	body := struct {
-		Name          string `json:"name"`
-		ExpiresInDays int    `json:"expires_in_days,omitempty"`
-	}{name, expiresInDays}
-	return call[NewKey](ctx, s.c, http.MethodPost, "/keys", body)
+	return s.CreateKey(ctx, KeyRequest{Name: name, ExpiresInDays: expiresInDays})
+}
+
+// CreateKey makes the API key r describes for the caller.
+func (s *KeysService) CreateKey(ctx context.Context, r KeyRequest) (*NewKey, error) {
+	return call[NewKey](ctx, s.c, http.MethodPost, "/keys", r)
 }
 
 // List returns the caller's keys.

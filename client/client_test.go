@@ -432,6 +432,16 @@ func TestKeysAndLogin(t *testing.T) {
 	}
 	require.Contains(t, ids, k.APIKey.ID)
 
+	// A scoped key reads jobs and may not manage roots.
+	scoped, err := c.Keys.CreateKey(ctx, client.KeyRequest{Name: "ci", Scopes: []string{"jobs.view"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"jobs.view"}, scoped.APIKey.Scopes)
+	sc := client.New(s.URL, client.WithAPIKey(scoped.Key))
+	_, err = sc.Jobs.List(ctx, client.ListJobsOptions{})
+	require.NoError(t, err)
+	_, err = sc.Roots.Create(ctx, client.RootSpec{Name: "x", Kind: filefleet.RootKindLocal, Path: t.TempDir()})
+	require.True(t, client.IsForbidden(err), "%v", err)
+
 	require.NoError(t, c.Keys.Delete(ctx, k.APIKey.ID))
 	_, err = client.New(s.URL, client.WithAPIKey(k.Key)).Auth.Me(ctx)
 	require.Equal(t, http.StatusUnauthorized, client.AsAPIError(err).Status, "%v", err)
