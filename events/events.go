@@ -5,6 +5,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -13,8 +14,19 @@ import (
 	"github.com/filefleet/filefleet"
 )
 
-// Channel is the Redis pub/sub channel all events go through.
+// Channel is the Redis pub/sub channel events go through, on database 0 (see ChannelOf).
 const Channel = "filefleet:events"
+
+// ChannelOf returns the pub/sub channel of the filefleet whose queues are on rdb. Redis
+// pub/sub ignores database indexes, so two filefleets on one Redis server (different
+// FILEFLEET_REDIS_URL databases) would otherwise stream each other's events: the channel
+// names the database when it is not 0 (Redis Cluster has only 0).
+func ChannelOf(rdb redis.UniversalClient) string {
+	if c, ok := rdb.(*redis.Client); ok && c.Options().DB != 0 {
+		return fmt.Sprintf("%s:%d", Channel, c.Options().DB)
+	}
+	return Channel
+}
 
 // SubscriberBuffer is how many events a subscriber may lag behind before it is dropped.
 const SubscriberBuffer = 1024
@@ -25,7 +37,7 @@ func Publish(ctx context.Context, rdb redis.UniversalClient, ev filefleet.Event)
 	if err != nil {
 		return err
 	}
-	return rdb.Publish(ctx, Channel, b).Err()
+	return rdb.Publish(ctx, ChannelOf(rdb), b).Err()
 }
 
 // Hub holds one Redis subscription and hands its events to local subscribers.
@@ -58,7 +70,7 @@ func NewHub(rdb redis.UniversalClient, log *slog.Logger) *Hub {
 // Start subscribes to Channel and relays events until Stop. go-redis reconnects by itself after
 // Redis restarts; events sent meanwhile are replayed to clients from PostgreSQL.
 func (h *Hub) Start(ctx context.Context) error {
-	h.ps = h.rdb.Subscribe(ctx, Channel)
+	h.ps = h.rdb.Subscribe(ctx, ChannelOf(h.rdb))
 	h.done = make(chan struct{})
 	ch := h.ps.Channel(redis.WithChannelSize(4096))
 	go func() {
