@@ -14,8 +14,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/client"
 )
@@ -252,26 +250,20 @@ func (cl *cli) job(j *filefleet.Job, err error) (any, error) {
 	return cl.watch(j.ID)
 }
 
-// watch follows job id's events, as a progress bar on stderr (or JSON lines on stdout), and
-// returns the final job; the exit code is 1 unless it succeeded.
+// watch follows job id's events, as progress bars on stderr (or JSON lines on stdout), and
+// returns the final job; the exit code is 1 unless it succeeded. Canceling cl.ctx (Ctrl-C)
+// stops the watch, not the job.
 func (cl *cli) watch(id string) (any, error) {
-	bar := progressbar.NewOptions(100, progressbar.OptionSetWriter(cl.errw), progressbar.OptionSetDescription(id),
-		progressbar.OptionSetVisibility(!cl.json), progressbar.OptionSetWidth(30))
-	enc := json.NewEncoder(cl.out)
-	err := cl.c.Jobs.Watch(cl.ctx, id, 0, func(ev filefleet.Event) error {
-		if cl.json {
-			return enc.Encode(ev)
-		}
-		if ev.Stage != "" {
-			bar.Describe(ev.Stage)
-		}
-		if ev.Type == filefleet.EventJobCompleted {
-			return bar.Finish()
-		}
-		return bar.Set(int(ev.Percent))
-	})
-	if !cl.json {
-		fmt.Fprintln(cl.errw)
+	fmt.Fprintf(cl.errw, "watching job %s\n", id)
+	bars := &stageBars{w: cl.errw}
+	show := bars.show
+	if cl.json {
+		show = jsonLines(cl.out)
+	}
+	err := cl.c.Jobs.Watch(cl.ctx, id, 0, show)
+	bars.end()
+	if cl.ctx.Err() != nil {
+		return nil, fmt.Errorf("job %s is still running; follow it with: filefleet jobs watch %s", id, id)
 	}
 	if err != nil {
 		return nil, err
@@ -284,6 +276,12 @@ func (cl *cli) watch(id string) (any, error) {
 		return nil, err // the events were the output
 	}
 	return j, err
+}
+
+// jsonLines returns a function writing each event as a JSON line on w.
+func jsonLines(w io.Writer) func(filefleet.Event) error {
+	enc := json.NewEncoder(w)
+	return func(ev filefleet.Event) error { return enc.Encode(ev) }
 }
 
 // print writes v as JSON or as a table.
