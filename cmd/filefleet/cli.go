@@ -26,8 +26,11 @@ Client commands (talk to the REST API):
   filefleet roots add NAME --kind local --path DIR
                      | --kind s3 --endpoint H:P --bucket B --access-key K  (secret: FILEFLEET_ROOT_SECRET_KEY or --secret-key)
                      | --kind smb --host H --share S --username U --password-env VAR
-  filefleet dedupe scan --roots a,b [--watch] | preview --job ID [--keep oldest] | execute --plan ID | undo --plan ID
-  filefleet organize scan --root R [--path P] --methodology by_type [--watch] | execute --job ID [--dry-run] | undo --job ID
+  filefleet dedupe scan --roots a,b [--watch] | preview --job ID [--keep oldest]
+                  | execute --plan ID [--watch] | undo --plan ID [--watch]
+  filefleet organize scan --root R [--path P] --methodology by_type [--watch]
+                    | execute --job ID [--dry-run] [--watch] | undo --job ID [--watch]
+  --watch follows the job: progress on stderr, exit code 1 unless it succeeded.
   Global flags: --api-url (FILEFLEET_API_URL, default http://127.0.0.1:8080), --api-key (FILEFLEET_API_KEY),
   --output table|json; ~/.config/filefleet/cli.json {"api_url","api_key"} is read first when present.
 `
@@ -124,20 +127,20 @@ var cliCmds = map[string]cliCmd{
 	"dedupe preview": {"job keep", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
 		return cl.c.Dedupe.Preview(cl.ctx, client.DedupePreviewRequest{JobID: o.job, Keep: filefleet.KeepPolicy(o.keep)})
 	}},
-	"dedupe execute": {"plan", "plan", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
-		return cl.c.Dedupe.Execute(cl.ctx, client.PlanRef{PlanID: o.plan})
+	"dedupe execute": {"plan watch", "plan", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.planRun(cl.c.Dedupe.Execute(cl.ctx, client.PlanRef{PlanID: o.plan}))
 	}},
-	"dedupe undo": {"plan", "plan", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
-		return cl.c.Dedupe.Undo(cl.ctx, client.PlanRef{PlanID: o.plan})
+	"dedupe undo": {"plan watch", "plan", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.planRun(cl.c.Dedupe.Undo(cl.ctx, client.PlanRef{PlanID: o.plan}))
 	}},
 	"organize scan": {"root path methodology watch", "root methodology", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
 		return cl.job(cl.c.Organize.Scan(cl.ctx, client.OrganizeRequest{Root: o.root, Path: o.path, Methodology: o.methodology}))
 	}},
-	"organize execute": {"job dry-run", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
-		return cl.c.Organize.Execute(cl.ctx, client.PlanRef{JobID: o.job}, o.dryRun)
+	"organize execute": {"job dry-run watch", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.planRun(cl.c.Organize.Execute(cl.ctx, client.PlanRef{JobID: o.job}, o.dryRun))
 	}},
-	"organize undo": {"job", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
-		return cl.c.Organize.Undo(cl.ctx, client.PlanRef{JobID: o.job})
+	"organize undo": {"job watch", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.planRun(cl.c.Organize.Undo(cl.ctx, client.PlanRef{JobID: o.job}))
 	}},
 }
 
@@ -248,6 +251,15 @@ func (cl *cli) job(j *filefleet.Job, err error) (any, error) {
 		return j, err
 	}
 	return cl.watch(j.ID)
+}
+
+// planRun finishes an execute or undo: with --watch it follows the job started (a dry run
+// starts none).
+func (cl *cli) planRun(r *client.PlanRun, err error) (any, error) {
+	if err != nil || !cl.watchAfter || r.Job == nil {
+		return r, err
+	}
+	return cl.watch(r.Job.ID)
 }
 
 // watch follows job id's events, as progress bars on stderr (or JSON lines on stdout), and

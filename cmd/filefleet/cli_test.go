@@ -178,9 +178,13 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 		code, out, errOut := cliRun(t, key, "jobs", "watch", id)
 		require.Equal(t, 0, code, errOut+out)
 	}
-	type run struct {
-		PlanID string         `json:"plan_id"`
-		Job    *filefleet.Job `json:"job"`
+	// execute and undo --watch follow the job they start to its end.
+	watchRun := func(args ...string) {
+		t.Helper()
+		code, out, errOut := cliRun(t, key, append(args, "--watch")...)
+		require.Equal(t, 0, code, errOut+out)
+		require.Contains(t, out, "succeeded")
+		require.Contains(t, errOut, "100%")
 	}
 
 	var scan filefleet.Job
@@ -194,13 +198,8 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 	code, out, errOut := cliRun(t, key, "dedupe", "preview", "--job", scan.ID)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "GROUPS")
-	var ex, undo run
-	jsonOut(&ex, "dedupe", "execute", "--plan", preview.PlanID)
-	require.NotNil(t, ex.Job)
-	watch(ex.Job.ID)
-	jsonOut(&undo, "dedupe", "undo", "--plan", preview.PlanID)
-	require.NotNil(t, undo.Job)
-	watch(undo.Job.ID)
+	watchRun("dedupe", "execute", "--plan", preview.PlanID)
+	watchRun("dedupe", "undo", "--plan", preview.PlanID)
 
 	var org filefleet.Job
 	jsonOut(&org, "organize", "scan", "--root", "r", "--methodology", "by_type")
@@ -208,10 +207,6 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 	code, out, errOut = cliRun(t, key, "organize", "execute", "--job", org.ID, "--dry-run")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "dry run")
-	jsonOut(&ex, "organize", "execute", "--job", org.ID)
-	require.NotNil(t, ex.Job)
-	watch(ex.Job.ID)
-	jsonOut(&undo, "organize", "undo", "--job", org.ID)
-	require.NotNil(t, undo.Job)
-	watch(undo.Job.ID)
+	watchRun("organize", "execute", "--job", org.ID)
+	watchRun("organize", "undo", "--job", org.ID)
 }
