@@ -23,10 +23,12 @@ Client commands (talk to the REST API):
   filefleet submit scan --root R [--prefix P] [--watch] | hash --root R [--watch] | dedupe --roots a,b [--watch]
   filefleet jobs ls [--status S] [--type T] [--limit N] | get ID | cancel ID | watch ID
   filefleet roots ls | get NAME | rm NAME
-  filefleet roots add NAME --kind local --path DIR
-                     | --kind s3 --endpoint H:P --bucket B --access-key K  (secret: FILEFLEET_ROOT_SECRET_KEY or --secret-key)
-                     | --kind smb --host H --share S --username U --password-env VAR
-  filefleet dedupe scan --roots a,b [--watch] | preview --job ID [--keep oldest]
+  filefleet roots add NAME [--no-verify] --kind local --path DIR
+                     | --kind s3 --endpoint H:P --bucket B [--prefix P] [--region R] [--use-ssl] --access-key K
+                         (secret: FILEFLEET_ROOT_SECRET_KEY or --secret-key)
+                     | --kind smb --host H [--port 445] --share S [--path P] --username U --password-env VAR [--domain D]
+  filefleet dedupe scan --roots a,b [--watch]
+                  | preview --job ID [--keep oldest] [--action trash|delete|report] [--preferred-root R] [--preferred-prefix P]
                   | execute --plan ID [--watch] | undo --plan ID [--watch]
   filefleet organize scan --root R [--path P] --methodology by_type [--watch]
                     | execute --job ID [--dry-run] [--watch] | undo --job ID [--watch]
@@ -37,27 +39,37 @@ Client commands (talk to the REST API):
 
 // cliOpts holds every flag of the client commands; each command declares the ones it uses.
 type cliOpts struct {
-	apiURL, apiKey, output                                                      string
-	root, prefix, roots, status, typ, kind, path, endpoint, bucket, accessKey   string
-	secretKey, host, share, username, passwordEnv, job, plan, keep, methodology string
-	limit                                                                       int
-	watch, dryRun                                                               bool
+	apiURL, apiKey, output                                string
+	root, prefix, roots, status, typ, job, plan           string
+	kind, path, endpoint, bucket, region, accessKey       string
+	secretKey, host, share, username, passwordEnv, domain string
+	keep, action, preferredRoot, preferredPrefix          string
+	methodology                                           string
+	limit, port                                           int
+	watch, dryRun, useSSL, noVerify                       bool
 }
 
 // cliFlags defines the flags commands may name.
 var cliFlags = map[string]func(*flag.FlagSet, *cliOpts){
-	"root":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.root, "root", "", "storage root") },
-	"prefix":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.prefix, "prefix", "", "directory inside the root") },
-	"roots":      func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.roots, "roots", "", "comma list of roots") },
-	"status":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.status, "status", "", "job status") },
-	"type":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.typ, "type", "", "job type") },
-	"limit":      func(fs *flag.FlagSet, o *cliOpts) { fs.IntVar(&o.limit, "limit", 0, "jobs to list") },
-	"watch":      func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.watch, "watch", false, "follow the job") },
-	"dry-run":    func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing") },
-	"kind":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.kind, "kind", "", "local, s3 or smb") },
-	"path":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.path, "path", "", "directory") },
-	"endpoint":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.endpoint, "endpoint", "", "s3 host:port") },
-	"bucket":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.bucket, "bucket", "", "s3 bucket") },
+	"root":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.root, "root", "", "storage root") },
+	"prefix":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.prefix, "prefix", "", "directory inside the root") },
+	"roots":    func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.roots, "roots", "", "comma list of roots") },
+	"status":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.status, "status", "", "job status") },
+	"type":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.typ, "type", "", "job type") },
+	"limit":    func(fs *flag.FlagSet, o *cliOpts) { fs.IntVar(&o.limit, "limit", 0, "jobs to list") },
+	"watch":    func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.watch, "watch", false, "follow the job") },
+	"dry-run":  func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing") },
+	"kind":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.kind, "kind", "", "local, s3 or smb") },
+	"path":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.path, "path", "", "directory") },
+	"endpoint": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.endpoint, "endpoint", "", "s3 host:port") },
+	"bucket":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.bucket, "bucket", "", "s3 bucket") },
+	"region":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.region, "region", "", "s3 region") },
+	"use-ssl":  func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.useSSL, "use-ssl", false, "s3 over https") },
+	"port":     func(fs *flag.FlagSet, o *cliOpts) { fs.IntVar(&o.port, "port", 0, "smb port (default 445)") },
+	"domain":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.domain, "domain", "", "smb domain") },
+	"no-verify": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.BoolVar(&o.noVerify, "no-verify", false, "add the root without checking that it answers")
+	},
 	"access-key": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.accessKey, "access-key", "", "s3 access key") },
 	"secret-key": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.secretKey, "secret-key", "", "s3 secret key") },
 	"host":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.host, "host", "", "smb server") },
@@ -70,6 +82,15 @@ var cliFlags = map[string]func(*flag.FlagSet, *cliOpts){
 	"plan": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.plan, "plan", "", "plan id") },
 	"keep": func(fs *flag.FlagSet, o *cliOpts) {
 		fs.StringVar(&o.keep, "keep", "oldest", "file of each group to keep")
+	},
+	"action": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.StringVar(&o.action, "action", "", "what to do with the other files: trash (default), delete or report")
+	},
+	"preferred-root": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.StringVar(&o.preferredRoot, "preferred-root", "", "keep the copy in this root when a group has one")
+	},
+	"preferred-prefix": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.StringVar(&o.preferredPrefix, "preferred-prefix", "", "keep the copy under this directory when a group has one")
 	},
 	"methodology": func(fs *flag.FlagSet, o *cliOpts) {
 		fs.StringVar(&o.methodology, "methodology", "", "para, by_type, by_date, by_extension")
@@ -108,24 +129,20 @@ var cliCmds = map[string]cliCmd{
 	"roots rm": {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) {
 		return map[string]string{"deleted": a[0]}, cl.c.Roots.Delete(cl.ctx, a[0])
 	}},
-	"roots add": {"kind path prefix endpoint bucket access-key secret-key host share username password-env", "kind", 1,
-		func(cl *cli, o *cliOpts, a []string) (any, error) {
-			spec := client.RootSpec{Name: a[0], Kind: filefleet.RootKind(o.kind), Path: o.path, Prefix: o.prefix,
-				Endpoint: o.endpoint, Bucket: o.bucket, AccessKey: o.accessKey, SecretKey: o.secretKey,
-				Host: o.host, Share: o.share, Username: o.username}
-			if spec.SecretKey == "" {
-				spec.SecretKey = os.Getenv("FILEFLEET_ROOT_SECRET_KEY")
-			}
-			if o.passwordEnv != "" {
-				spec.Password = os.Getenv(o.passwordEnv)
+	"roots add": {"kind path prefix endpoint bucket region use-ssl access-key secret-key host port share username password-env domain no-verify",
+		"kind", 1, func(cl *cli, o *cliOpts, a []string) (any, error) {
+			spec, err := rootSpec(o, a[0])
+			if err != nil {
+				return nil, err
 			}
 			return cl.c.Roots.Create(cl.ctx, spec)
 		}},
 	"dedupe scan": {"roots watch", "roots", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
 		return cl.job(cl.c.Dedupe.Scan(cl.ctx, client.DedupeScanRequest{Roots: split(o.roots)}))
 	}},
-	"dedupe preview": {"job keep", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
-		return cl.c.Dedupe.Preview(cl.ctx, client.DedupePreviewRequest{JobID: o.job, Keep: filefleet.KeepPolicy(o.keep)})
+	"dedupe preview": {"job keep action preferred-root preferred-prefix", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
+		return cl.c.Dedupe.Preview(cl.ctx, client.DedupePreviewRequest{JobID: o.job, Keep: filefleet.KeepPolicy(o.keep),
+			Action: filefleet.PlanAction(o.action), PreferredRoot: o.preferredRoot, PreferredPrefix: o.preferredPrefix})
 	}},
 	"dedupe execute": {"plan watch", "plan", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
 		return cl.planRun(cl.c.Dedupe.Execute(cl.ctx, client.PlanRef{PlanID: o.plan}))
@@ -142,6 +159,32 @@ var cliCmds = map[string]cliCmd{
 	"organize undo": {"job watch", "job", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
 		return cl.planRun(cl.c.Organize.Undo(cl.ctx, client.PlanRef{JobID: o.job}))
 	}},
+}
+
+// rootSpec is the root called name that the flags of roots add describe.
+func rootSpec(o *cliOpts, name string) (client.RootSpec, error) {
+	spec := client.RootSpec{Name: name, Kind: filefleet.RootKind(o.kind), Path: o.path, Prefix: o.prefix,
+		Endpoint: o.endpoint, Bucket: o.bucket, Region: o.region, UseSSL: o.useSSL, AccessKey: o.accessKey,
+		SecretKey: o.secretKey, Host: o.host, Port: o.port, Share: o.share, Username: o.username,
+		Domain: o.domain, SkipVerify: o.noVerify}
+	if spec.SecretKey == "" {
+		spec.SecretKey = os.Getenv("FILEFLEET_ROOT_SECRET_KEY")
+	}
+	var err error
+	if o.passwordEnv != "" {
+		spec.Password, err = envSecret("password-env", o.passwordEnv)
+	}
+	return spec, err
+}
+
+// envSecret returns the value of the variable name that flag --flagName names; unset or
+// empty is an error naming it.
+func envSecret(flagName, name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return v, nil
+	}
+	return "", usageError(fmt.Sprintf("--%s %s: $%s is unset or empty; export it with the secret, or name another variable",
+		flagName, name, name))
 }
 
 // cliGroups are the first words of client commands.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -191,8 +192,18 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 	jsonOut(&scan, "dedupe", "scan", "--roots", "r")
 	watch(scan.ID)
 	var preview struct {
-		PlanID string `json:"plan_id"`
+		PlanID  string `json:"plan_id"`
+		Summary struct {
+			Action string `json:"action"`
+		} `json:"summary"`
+		Params struct {
+			PreferredRoot string `json:"preferred_root"`
+		} `json:"params"`
 	}
+	jsonOut(&preview, "dedupe", "preview", "--job", scan.ID, "--action", "report", "--preferred-root", "r",
+		"--preferred-prefix", "sub")
+	require.Equal(t, "report", preview.Summary.Action)
+	require.Equal(t, "r", preview.Params.PreferredRoot)
 	jsonOut(&preview, "dedupe", "preview", "--job", scan.ID, "--keep", "oldest")
 	require.NotEmpty(t, preview.PlanID)
 	code, out, errOut := cliRun(t, key, "dedupe", "preview", "--job", scan.ID)
@@ -209,4 +220,42 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 	require.Contains(t, out, "dry run")
 	watchRun("organize", "execute", "--job", org.ID)
 	watchRun("organize", "undo", "--job", org.ID)
+}
+
+// TestCLIRootsAddFlags: roots add passes every setting of smb and s3 roots; --no-verify
+// skips the connection check; an unset --password-env variable is an error naming it.
+func TestCLIRootsAddFlags(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	cliEnv(t, s, s.AdminKey)
+	key := s.AdminKey
+	t.Setenv("FF_TEST_SMB_PASSWORD", "pw")
+	t.Setenv("FF_TEST_UNSET", "")
+	nobody := fmt.Sprintf("%d", testenv.FreePort(t)) // nothing listens: only --no-verify adds the root
+	smb := []string{"roots", "add", "nas", "--kind", "smb", "--host", "127.0.0.1", "--port", nobody, "--share", "data",
+		"--path", "photos", "--username", "u", "--domain", "HOME", "--password-env"}
+
+	code, _, errOut := cliRun(t, key, append(smb, "FF_TEST_UNSET", "--no-verify")...)
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "FF_TEST_UNSET")
+	code, _, errOut = cliRun(t, key, append(smb, "FF_TEST_SMB_PASSWORD")...)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "127.0.0.1:"+nobody) // the check tried --port
+	code, _, errOut = cliRun(t, key, append(smb, "FF_TEST_SMB_PASSWORD", "--no-verify")...)
+	require.Equal(t, 0, code, errOut)
+	var root filefleet.Root
+	code, out, errOut := cliRun(t, key, "roots", "get", "nas", "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &root), out)
+	require.Equal(t, nobody, fmt.Sprint(root.Port))
+	require.Equal(t, "HOME", root.Domain)
+
+	t.Setenv("FILEFLEET_ROOT_SECRET_KEY", "s3-secret")
+	code, _, errOut = cliRun(t, key, "roots", "add", "bucket", "--kind", "s3", "--endpoint", "127.0.0.1:"+nobody,
+		"--bucket", "b", "--region", "eu-west-1", "--use-ssl", "--access-key", "ak", "--no-verify")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut = cliRun(t, key, "roots", "get", "bucket", "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &root), out)
+	require.Equal(t, "eu-west-1", root.Region)
+	require.True(t, root.UseSSL)
 }
