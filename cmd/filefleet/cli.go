@@ -25,7 +25,7 @@ Client commands (talk to the REST API):
   filefleet roots ls | get NAME | rm NAME
   filefleet roots add NAME [--no-verify] --kind local --path DIR
                      | --kind s3 --endpoint H:P --bucket B [--prefix P] [--region R] [--use-ssl] --access-key K
-                         (secret: FILEFLEET_ROOT_SECRET_KEY or --secret-key)
+                         (secret: --secret-key-env VAR or FILEFLEET_ROOT_SECRET_KEY; --secret-key shows in ps)
                      | --kind smb --host H [--port 445] --share S [--path P] --username U --password-env VAR [--domain D]
   filefleet dedupe scan --roots a,b [--watch]
                   | preview --job ID [--keep oldest] [--action trash|delete|report] [--preferred-root R] [--preferred-prefix P]
@@ -33,20 +33,22 @@ Client commands (talk to the REST API):
   filefleet organize scan --root R [--path P] --methodology by_type [--watch]
                     | execute --job ID [--dry-run] [--watch] | undo --job ID [--watch]
   --watch follows the job: progress on stderr, exit code 1 unless it succeeded.
-  Global flags: --api-url (FILEFLEET_API_URL, default http://127.0.0.1:8080), --api-key (FILEFLEET_API_KEY),
-  --output table|json; ~/.config/filefleet/cli.json {"api_url","api_key"} is read first when present.
+  Global flags: --api-url (FILEFLEET_API_URL, default http://127.0.0.1:8080),
+  --api-key-file PATH (or FILEFLEET_API_KEY; --api-key K shows in ps), --output table|json;
+  ~/.config/filefleet/cli.json {"api_url","api_key"} is read first when present.
 `
 
 // cliOpts holds every flag of the client commands; each command declares the ones it uses.
 type cliOpts struct {
-	apiURL, apiKey, output                                string
-	root, prefix, roots, status, typ, job, plan           string
-	kind, path, endpoint, bucket, region, accessKey       string
-	secretKey, host, share, username, passwordEnv, domain string
-	keep, action, preferredRoot, preferredPrefix          string
-	methodology                                           string
-	limit, port                                           int
-	watch, dryRun, useSSL, noVerify                       bool
+	apiURL, apiKey, apiKeyFile, output              string
+	root, prefix, roots, status, typ, job, plan     string
+	kind, path, endpoint, bucket, region, accessKey string
+	secretKey, secretKeyEnv, host, share, username  string
+	passwordEnv, domain                             string
+	keep, action, preferredRoot, preferredPrefix    string
+	methodology                                     string
+	limit, port                                     int
+	watch, dryRun, useSSL, noVerify                 bool
 }
 
 // cliFlags defines the flags commands may name.
@@ -72,9 +74,12 @@ var cliFlags = map[string]func(*flag.FlagSet, *cliOpts){
 	},
 	"access-key": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.accessKey, "access-key", "", "s3 access key") },
 	"secret-key": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.secretKey, "secret-key", "", "s3 secret key") },
-	"host":       func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.host, "host", "", "smb server") },
-	"share":      func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.share, "share", "", "smb share") },
-	"username":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.username, "username", "", "smb user") },
+	"secret-key-env": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.StringVar(&o.secretKeyEnv, "secret-key-env", "", "variable holding the s3 secret key")
+	},
+	"host":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.host, "host", "", "smb server") },
+	"share":    func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.share, "share", "", "smb share") },
+	"username": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.username, "username", "", "smb user") },
 	"password-env": func(fs *flag.FlagSet, o *cliOpts) {
 		fs.StringVar(&o.passwordEnv, "password-env", "", "variable holding the smb password")
 	},
@@ -129,7 +134,7 @@ var cliCmds = map[string]cliCmd{
 	"roots rm": {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) {
 		return map[string]string{"deleted": a[0]}, cl.c.Roots.Delete(cl.ctx, a[0])
 	}},
-	"roots add": {"kind path prefix endpoint bucket region use-ssl access-key secret-key host port share username password-env domain no-verify",
+	"roots add": {"kind path prefix endpoint bucket region use-ssl access-key secret-key secret-key-env host port share username password-env domain no-verify",
 		"kind", 1, func(cl *cli, o *cliOpts, a []string) (any, error) {
 			spec, err := rootSpec(o, a[0])
 			if err != nil {
@@ -167,14 +172,47 @@ func rootSpec(o *cliOpts, name string) (client.RootSpec, error) {
 		Endpoint: o.endpoint, Bucket: o.bucket, Region: o.region, UseSSL: o.useSSL, AccessKey: o.accessKey,
 		SecretKey: o.secretKey, Host: o.host, Port: o.port, Share: o.share, Username: o.username,
 		Domain: o.domain, SkipVerify: o.noVerify}
-	if spec.SecretKey == "" {
+	var err error
+	switch {
+	case spec.SecretKey != "":
+	case o.secretKeyEnv != "":
+		spec.SecretKey, err = envSecret("secret-key-env", o.secretKeyEnv)
+	default:
 		spec.SecretKey = os.Getenv("FILEFLEET_ROOT_SECRET_KEY")
 	}
-	var err error
-	if o.passwordEnv != "" {
+	if o.passwordEnv != "" && err == nil {
 		spec.Password, err = envSecret("password-env", o.passwordEnv)
 	}
 	return spec, err
+}
+
+// visibleSecrets are the flags whose values other users of the machine can read (ps, shell
+// history), with the quiet ways to give them.
+var visibleSecrets = map[string]string{
+	"api-key":    "--api-key-file PATH, FILEFLEET_API_KEY or the config file",
+	"secret-key": "--secret-key-env VAR or FILEFLEET_ROOT_SECRET_KEY",
+}
+
+// warnVisibleSecrets warns on cl.errw about each flag of fs given a secret.
+func (cl *cli) warnVisibleSecrets(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if quiet, ok := visibleSecrets[f.Name]; ok {
+			fmt.Fprintf(cl.errw, "filefleet: warning: --%s is visible to other users of this machine; use %s\n", f.Name, quiet)
+		}
+	})
+}
+
+// readAPIKey returns the API key in file path (surrounding space trimmed).
+func readAPIKey(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--api-key-file: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("--api-key-file %s is empty; write the API key in it", path)
+	}
+	return key, nil
 }
 
 // envSecret returns the value of the variable name that flag --flagName names; unset or
@@ -253,6 +291,7 @@ func (cl *cli) dispatch(args []string) (any, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.apiURL, "api-url", env("FILEFLEET_API_URL", cmp.Or(conf.APIURL, client.DefaultURL)), "API URL")
 	fs.StringVar(&o.apiKey, "api-key", env("FILEFLEET_API_KEY", conf.APIKey), "API key")
+	fs.StringVar(&o.apiKeyFile, "api-key-file", "", "file holding the API key")
 	fs.StringVar(&o.output, "output", "table", "table or json")
 	for _, f := range strings.Fields(cmd.flags) {
 		cliFlags[f](fs, o)
@@ -278,6 +317,13 @@ func (cl *cli) dispatch(args []string) (any, error) {
 	}
 	if o.output != "table" && o.output != "json" {
 		return nil, usageError("--output must be table or json")
+	}
+	cl.warnVisibleSecrets(fs)
+	if o.apiKeyFile != "" {
+		var err error
+		if o.apiKey, err = readAPIKey(o.apiKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	cl.json, cl.watchAfter = o.output == "json", o.watch
 	var opts []client.Option

@@ -259,3 +259,39 @@ func TestCLIRootsAddFlags(t *testing.T) {
 	require.Equal(t, "eu-west-1", root.Region)
 	require.True(t, root.UseSSL)
 }
+
+// TestCLISecretsOutOfArgs: secrets come from variables and files; given as flags (visible
+// in ps) they still work, with a warning.
+func TestCLISecretsOutOfArgs(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	cliEnv(t, s, "")
+	key := s.AdminKey
+	keyFile := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(key+"\n"), 0o600))
+
+	code, _, errOut := cliRun(t, key, "roots", "ls", "--api-key-file", keyFile)
+	require.Equal(t, 0, code, errOut)
+	require.Empty(t, errOut)
+	code, _, errOut = cliRun(t, key, "roots", "ls", "--api-key", key)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "warning: --api-key is visible to other users")
+
+	// The connection check only passes with the secret from --secret-key-env.
+	cfg, mc := testenv.S3(t)
+	bucket := testenv.Bucket(t, mc)
+	t.Setenv("FILEFLEET_ROOT_SECRET_KEY", "wrong-secret")
+	t.Setenv("FF_TEST_S3_SECRET", cfg.SecretKey)
+	t.Setenv("FF_TEST_UNSET", "")
+	s3 := []string{"roots", "add", "s3a", "--kind", "s3", "--endpoint", cfg.Endpoint, "--bucket", bucket,
+		"--access-key", cfg.AccessKey, "--api-key-file", keyFile}
+	code, _, errOut = cliRun(t, key, append(s3, "--secret-key-env", "FF_TEST_UNSET")...)
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "FF_TEST_UNSET")
+	code, _, errOut = cliRun(t, key, append(s3, "--secret-key-env", "FF_TEST_S3_SECRET")...)
+	require.Equal(t, 0, code, errOut)
+	require.Empty(t, errOut)
+	code, _, errOut = cliRun(t, cfg.SecretKey, "roots", "add", "s3b", "--kind", "s3", "--endpoint", cfg.Endpoint,
+		"--bucket", bucket, "--access-key", cfg.AccessKey, "--api-key-file", keyFile, "--secret-key", cfg.SecretKey)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "warning: --secret-key is visible to other users")
+}
