@@ -8,8 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -410,7 +413,7 @@ func (cl *cli) print(v any) error {
 		row(j.ID, j.Type, j.Status, cmp.Or(j.RootName, "-"), fmt.Sprintf("%.0f%%", j.Progress.Percent()),
 			j.CreatedAt.Local().Format(time.DateTime))
 	}
-	rootRow := func(r *filefleet.Root) { row(r.Name, r.Kind, cmp.Or(r.Path+r.Bucket+r.Share, "-")) }
+	rootRow := func(r *filefleet.Root) { row(r.Name, r.Kind, cmp.Or(location(r), "-")) }
 	switch v := v.(type) {
 	case *filefleet.Job:
 		row("ID", "TYPE", "STATUS", "ROOT", "PROGRESS", "CREATED")
@@ -433,13 +436,13 @@ func (cl *cli) print(v any) error {
 		}
 	case *client.DedupePreview:
 		row("PLAN", "JOB", "STATUS", "GROUPS", "FILES", "BYTES", "ACTION")
-		row(v.PlanID, v.JobID, v.Status, v.Summary.Groups, v.Summary.Files, v.Summary.Bytes, v.Summary.Action)
+		row(v.PlanID, v.JobID, v.Status, v.Summary.Groups, v.Summary.Files, v.Summary.Bytes, planAction(v))
 	case *client.PlanRun:
 		row("PLAN", "JOB", "STATUS")
 		if v.Job != nil {
 			row(v.PlanID, v.Job.ID, v.Job.Status)
 		} else {
-			row(v.PlanID, "-", "dry run")
+			row(cmp.Or(v.PlanID, dryRunPlanID(v)), "-", "dry run")
 			for k, n := range v.Counts {
 				row("", k, n)
 			}
@@ -453,6 +456,40 @@ func (cl *cli) print(v any) error {
 		fmt.Fprintln(cl.out, string(b))
 	}
 	return nil
+}
+
+// location is where root r's files are: a local directory, endpoint/bucket/prefix (s3) or
+// //host[:port]/share/path (smb).
+func location(r *filefleet.Root) string {
+	switch r.Kind {
+	case filefleet.RootKindS3:
+		return path.Join(r.Endpoint, r.Bucket, r.Prefix)
+	case filefleet.RootKindSMB:
+		host := r.Host
+		if r.Port != 0 {
+			host = net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+		}
+		return "//" + path.Join(host, r.Share, r.Path)
+	}
+	return r.Path
+}
+
+// planAction is what a dedupe plan does with the files it does not keep: the summary's
+// action, or the default the server filled in the plan's params.
+func planAction(p *client.DedupePreview) string {
+	var params struct {
+		Action string `json:"action"`
+	}
+	_ = json.Unmarshal(p.Params, &params) // no params: no action to show
+	return cmp.Or(p.Summary.Action, params.Action)
+}
+
+// dryRunPlanID is the id of the plan an organize dry run shows ("" if it shows none).
+func dryRunPlanID(r *client.PlanRun) string {
+	if r.Plan == nil {
+		return ""
+	}
+	return r.Plan.PlanID
 }
 
 func split(s string) []string {

@@ -209,15 +209,24 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 	code, out, errOut := cliRun(t, key, "dedupe", "preview", "--job", scan.ID)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "GROUPS")
+	require.Regexp(t, `\s+trash\n`, out) // the default action, last column
 	watchRun("dedupe", "execute", "--plan", preview.PlanID)
 	watchRun("dedupe", "undo", "--plan", preview.PlanID)
 
 	var org filefleet.Job
 	jsonOut(&org, "organize", "scan", "--root", "r", "--methodology", "by_type")
 	watch(org.ID)
+	var dry struct {
+		Plan struct {
+			PlanID string `json:"plan_id"`
+		} `json:"plan"`
+	}
+	jsonOut(&dry, "organize", "execute", "--job", org.ID, "--dry-run")
+	require.NotEmpty(t, dry.Plan.PlanID)
 	code, out, errOut = cliRun(t, key, "organize", "execute", "--job", org.ID, "--dry-run")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "dry run")
+	require.Equal(t, dry.Plan.PlanID, strings.Fields(strings.Split(out, "\n")[1])[0], out)
 	watchRun("organize", "execute", "--job", org.ID)
 	watchRun("organize", "undo", "--job", org.ID)
 }
@@ -258,6 +267,11 @@ func TestCLIRootsAddFlags(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &root), out)
 	require.Equal(t, "eu-west-1", root.Region)
 	require.True(t, root.UseSSL)
+
+	code, out, errOut = cliRun(t, key, "roots", "ls")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `nas\s+smb\s+//127.0.0.1:`+nobody+`/data/photos\n`, out)
+	require.Regexp(t, `bucket\s+s3\s+127.0.0.1:`+nobody+`/b\n`, out)
 }
 
 // TestCLISecretsOutOfArgs: secrets come from variables and files; given as flags (visible
