@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -35,9 +37,11 @@ Client commands (talk to the REST API):
                   | execute --plan ID [--watch] | undo --plan ID [--watch]
   filefleet organize scan --root R [--path P] --methodology by_type [--watch]
                     | execute --job ID [--dry-run] [--watch] | undo --job ID [--watch]
+  filefleet <command> -h prints the command's flags.
   --watch follows the job: progress on stderr, exit code 1 unless it succeeded.
   Global flags: --api-url (FILEFLEET_API_URL, default http://127.0.0.1:8080),
-  --api-key-file PATH (or FILEFLEET_API_KEY; --api-key K shows in ps), --output table|json;
+  --api-key-file PATH (or FILEFLEET_API_KEY; --api-key K shows in ps), --output table|json,
+  before or after the command;
   ~/.config/filefleet/cli.json {"api_url","api_key"} is read first when present.
 `
 
@@ -234,6 +238,7 @@ var cliGroups = map[string]bool{"submit": true, "jobs": true, "roots": true, "de
 // cli is one run of a client command.
 type cli struct {
 	ctx        context.Context
+	apiURL     string
 	c          *client.Client
 	out, errw  io.Writer
 	json       bool
@@ -258,14 +263,31 @@ func runCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "filefleet: %s\n%s", ue, cliUsage)
 		return 2
 	case err != nil:
-		if ae := client.AsAPIError(err); ae != nil && ae.Code != "" {
-			fmt.Fprintf(stderr, "filefleet: %s (%s)\n", ae.Message, ae.Code)
-		} else {
-			fmt.Fprintf(stderr, "filefleet: %s\n", err)
-		}
+		fmt.Fprintf(stderr, "filefleet: %s%s\n", errorText(err), cl.hint(err))
 		return 1
 	}
 	return cl.exit
+}
+
+// errorText is err as the user should read it: the envelope's message and code, without
+// the client's "filefleet: " prefix.
+func errorText(err error) string {
+	if ae := client.AsAPIError(err); ae != nil && ae.Code != "" {
+		return fmt.Sprintf("%s (%s)", ae.Message, ae.Code)
+	}
+	return strings.TrimPrefix(err.Error(), "filefleet: ")
+}
+
+// hint says what to do about err when the cause is likely the CLI's settings.
+func (cl *cli) hint(err error) string {
+	var netErr net.Error
+	switch {
+	case errors.As(err, &netErr):
+		return fmt.Sprintf("\nis the API running at %s? set --api-url or FILEFLEET_API_URL", cl.apiURL)
+	case client.AsAPIError(err) != nil && client.AsAPIError(err).Status == http.StatusUnauthorized:
+		return "\nset FILEFLEET_API_KEY or --api-key-file PATH to a valid API key"
+	}
+	return ""
 }
 
 func (cl *cli) dispatch(args []string) (any, error) {
@@ -302,8 +324,10 @@ func (cl *cli) dispatch(args []string) (any, error) {
 	// Flags may come before or after positional arguments.
 	var pos []string
 	for rest := args[2:]; ; {
-		if err := fs.Parse(rest); err != nil {
-			return nil, usageError(err.Error())
+		if err := fs.Parse(rest); errors.Is(err, flag.ErrHelp) {
+			return nil, cl.help(name, fs)
+		} else if err != nil {
+			return nil, usageError(fmt.Sprintf("%s (see filefleet %s -h)", err, name))
 		}
 		if rest = fs.Args(); len(rest) == 0 {
 			break
@@ -333,8 +357,41 @@ func (cl *cli) dispatch(args []string) (any, error) {
 	if o.apiKey != "" {
 		opts = append(opts, client.WithAPIKey(o.apiKey))
 	}
+	cl.apiURL = o.apiURL
 	cl.c = client.New(o.apiURL, opts...)
 	return cmd.run(cl, o, pos)
+}
+
+// help prints command name's flags on stdout.
+func (cl *cli) help(name string, fs *flag.FlagSet) error {
+	fmt.Fprintf(cl.out, "Usage: filefleet %s [flags]%s\nFlags:\n", name, strings.Repeat(" ARG", cliCmds[name].args))
+	fs.SetOutput(cl.out)
+	fs.PrintDefaults()
+	return nil
+}
+
+// globalFlags are the flags of every client command, which may also come before it.
+var globalFlags = map[string]bool{"api-url": true, "api-key": true, "api-key-file": true, "output": true}
+
+// commandFirst moves global flags given before a client command after it ("--output json
+// jobs ls" is "jobs ls --output json"); ok is false unless args are global flags, then a
+// client command.
+func commandFirst(args []string) (_ []string, ok bool) {
+	i := 0
+	for i < len(args) && strings.HasPrefix(args[i], "-") {
+		name, _, inline := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !globalFlags[name] {
+			return nil, false
+		}
+		i++
+		if !inline {
+			i++
+		}
+	}
+	if i == 0 || i >= len(args) || !cliGroups[args[i]] {
+		return nil, false
+	}
+	return append(slices.Clone(args[i:]), args[:i]...), true
 }
 
 // job finishes a submission: with --watch it follows the job to its end.

@@ -153,6 +153,7 @@ func TestCLICancelAndConfigFile(t *testing.T) {
 	code, _, errOut = cliRun(t, key, "jobs", "ls", "--api-key", "fo_bad_key")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "UNAUTHORIZED")
+	require.Contains(t, errOut, "set FILEFLEET_API_KEY or --api-key-file")
 }
 
 // TestCLIDedupeAndOrganize: plans made, executed and undone through the CLI.
