@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,6 +153,7 @@ func TestCLICancelAndConfigFile(t *testing.T) {
 	code, _, errOut = cliRun(t, key, "jobs", "ls", "--api-key", "fo_bad_key")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "UNAUTHORIZED")
+	require.Contains(t, errOut, "set FILEFLEET_API_KEY or --api-key-file")
 }
 
 // TestCLIDedupeAndOrganize: plans made, executed and undone through the CLI.
@@ -178,40 +180,133 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 		code, out, errOut := cliRun(t, key, "jobs", "watch", id)
 		require.Equal(t, 0, code, errOut+out)
 	}
-	type run struct {
-		PlanID string         `json:"plan_id"`
-		Job    *filefleet.Job `json:"job"`
+	// execute and undo --watch follow the job they start to its end.
+	watchRun := func(args ...string) {
+		t.Helper()
+		code, out, errOut := cliRun(t, key, append(args, "--watch")...)
+		require.Equal(t, 0, code, errOut+out)
+		require.Contains(t, out, "succeeded")
+		require.Contains(t, errOut, "100%")
 	}
 
 	var scan filefleet.Job
 	jsonOut(&scan, "dedupe", "scan", "--roots", "r")
 	watch(scan.ID)
 	var preview struct {
-		PlanID string `json:"plan_id"`
+		PlanID  string `json:"plan_id"`
+		Summary struct {
+			Action string `json:"action"`
+		} `json:"summary"`
+		Params struct {
+			PreferredRoot string `json:"preferred_root"`
+		} `json:"params"`
 	}
+	jsonOut(&preview, "dedupe", "preview", "--job", scan.ID, "--action", "report", "--preferred-root", "r",
+		"--preferred-prefix", "sub")
+	require.Equal(t, "report", preview.Summary.Action)
+	require.Equal(t, "r", preview.Params.PreferredRoot)
 	jsonOut(&preview, "dedupe", "preview", "--job", scan.ID, "--keep", "oldest")
 	require.NotEmpty(t, preview.PlanID)
 	code, out, errOut := cliRun(t, key, "dedupe", "preview", "--job", scan.ID)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "GROUPS")
-	var ex, undo run
-	jsonOut(&ex, "dedupe", "execute", "--plan", preview.PlanID)
-	require.NotNil(t, ex.Job)
-	watch(ex.Job.ID)
-	jsonOut(&undo, "dedupe", "undo", "--plan", preview.PlanID)
-	require.NotNil(t, undo.Job)
-	watch(undo.Job.ID)
+	require.Regexp(t, `\s+trash\n`, out) // the default action, last column
+	watchRun("dedupe", "execute", "--plan", preview.PlanID)
+	watchRun("dedupe", "undo", "--plan", preview.PlanID)
 
 	var org filefleet.Job
 	jsonOut(&org, "organize", "scan", "--root", "r", "--methodology", "by_type")
 	watch(org.ID)
+	var dry struct {
+		Plan struct {
+			PlanID string `json:"plan_id"`
+		} `json:"plan"`
+	}
+	jsonOut(&dry, "organize", "execute", "--job", org.ID, "--dry-run")
+	require.NotEmpty(t, dry.Plan.PlanID)
 	code, out, errOut = cliRun(t, key, "organize", "execute", "--job", org.ID, "--dry-run")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "dry run")
-	jsonOut(&ex, "organize", "execute", "--job", org.ID)
-	require.NotNil(t, ex.Job)
-	watch(ex.Job.ID)
-	jsonOut(&undo, "organize", "undo", "--job", org.ID)
-	require.NotNil(t, undo.Job)
-	watch(undo.Job.ID)
+	require.Equal(t, dry.Plan.PlanID, strings.Fields(strings.Split(out, "\n")[1])[0], out)
+	watchRun("organize", "execute", "--job", org.ID)
+	watchRun("organize", "undo", "--job", org.ID)
+}
+
+// TestCLIRootsAddFlags: roots add passes every setting of smb and s3 roots; --no-verify
+// skips the connection check; an unset --password-env variable is an error naming it.
+func TestCLIRootsAddFlags(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	cliEnv(t, s, s.AdminKey)
+	key := s.AdminKey
+	t.Setenv("FF_TEST_SMB_PASSWORD", "pw")
+	t.Setenv("FF_TEST_UNSET", "")
+	nobody := fmt.Sprintf("%d", testenv.FreePort(t)) // nothing listens: only --no-verify adds the root
+	smb := []string{"roots", "add", "nas", "--kind", "smb", "--host", "127.0.0.1", "--port", nobody, "--share", "data",
+		"--path", "photos", "--username", "u", "--domain", "HOME", "--password-env"}
+
+	code, _, errOut := cliRun(t, key, append(smb, "FF_TEST_UNSET", "--no-verify")...)
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "FF_TEST_UNSET")
+	code, _, errOut = cliRun(t, key, append(smb, "FF_TEST_SMB_PASSWORD")...)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "127.0.0.1:"+nobody) // the check tried --port
+	code, _, errOut = cliRun(t, key, append(smb, "FF_TEST_SMB_PASSWORD", "--no-verify")...)
+	require.Equal(t, 0, code, errOut)
+	var root filefleet.Root
+	code, out, errOut := cliRun(t, key, "roots", "get", "nas", "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &root), out)
+	require.Equal(t, nobody, fmt.Sprint(root.Port))
+	require.Equal(t, "HOME", root.Domain)
+
+	t.Setenv("FILEFLEET_ROOT_SECRET_KEY", "s3-secret")
+	code, _, errOut = cliRun(t, key, "roots", "add", "bucket", "--kind", "s3", "--endpoint", "127.0.0.1:"+nobody,
+		"--bucket", "b", "--region", "eu-west-1", "--use-ssl", "--access-key", "ak", "--no-verify")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut = cliRun(t, key, "roots", "get", "bucket", "--output", "json")
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &root), out)
+	require.Equal(t, "eu-west-1", root.Region)
+	require.True(t, root.UseSSL)
+
+	code, out, errOut = cliRun(t, key, "roots", "ls")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `nas\s+smb\s+//127.0.0.1:`+nobody+`/data/photos\n`, out)
+	require.Regexp(t, `bucket\s+s3\s+127.0.0.1:`+nobody+`/b\n`, out)
+}
+
+// TestCLISecretsOutOfArgs: secrets come from variables and files; given as flags (visible
+// in ps) they still work, with a warning.
+func TestCLISecretsOutOfArgs(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
+	cliEnv(t, s, "")
+	key := s.AdminKey
+	keyFile := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(key+"\n"), 0o600))
+
+	code, _, errOut := cliRun(t, key, "roots", "ls", "--api-key-file", keyFile)
+	require.Equal(t, 0, code, errOut)
+	require.Empty(t, errOut)
+	code, _, errOut = cliRun(t, key, "roots", "ls", "--api-key", key)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "warning: --api-key is visible to other users")
+
+	// The connection check only passes with the secret from --secret-key-env.
+	cfg, mc := testenv.S3(t)
+	bucket := testenv.Bucket(t, mc)
+	t.Setenv("FILEFLEET_ROOT_SECRET_KEY", "wrong-secret")
+	t.Setenv("FF_TEST_S3_SECRET", cfg.SecretKey)
+	t.Setenv("FF_TEST_UNSET", "")
+	s3 := []string{"roots", "add", "s3a", "--kind", "s3", "--endpoint", cfg.Endpoint, "--bucket", bucket,
+		"--access-key", cfg.AccessKey, "--api-key-file", keyFile}
+	code, _, errOut = cliRun(t, key, append(s3, "--secret-key-env", "FF_TEST_UNSET")...)
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "FF_TEST_UNSET")
+	code, _, errOut = cliRun(t, key, append(s3, "--secret-key-env", "FF_TEST_S3_SECRET")...)
+	require.Equal(t, 0, code, errOut)
+	require.Empty(t, errOut)
+	code, _, errOut = cliRun(t, cfg.SecretKey, "roots", "add", "s3b", "--kind", "s3", "--endpoint", cfg.Endpoint,
+		"--bucket", bucket, "--access-key", cfg.AccessKey, "--api-key-file", keyFile, "--secret-key", cfg.SecretKey)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "warning: --secret-key is visible to other users")
 }

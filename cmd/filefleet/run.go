@@ -136,6 +136,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
+	if moved, ok := commandFirst(args); ok {
+		args = moved
+	}
 	cmd := args[0]
 	if cmd == "admin" && len(args) > 1 && args[1] == "create" {
 		return adminCreate(ctx, args[2:], os.Stdin, stdout, stderr)
@@ -146,6 +149,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cliGroups[cmd] {
 		return runCLI(ctx, args, stdout, stderr)
+	}
+	if strings.HasPrefix(cmd, "-") {
+		fmt.Fprintf(stderr, "filefleet: %s before the command: only --api-url, --api-key-file, --api-key and --output "+
+			"may come before a client command; give other flags after it (filefleet <command> -h lists them)\n", cmd)
+		return 2
 	}
 	if cmd != "api" && cmd != "worker" && cmd != "scheduler" && cmd != "all" {
 		fmt.Fprintf(stderr, "filefleet: unknown command %q\n\n%s", cmd, usage)
