@@ -18,6 +18,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/storage/local"
 	"github.com/filefleet/filefleet/store"
 	"github.com/filefleet/filefleet/tasks"
 )
@@ -226,4 +227,39 @@ func TestScanDirectoryRemovedMidScan(t *testing.T) {
 	done := waitJob(t, s, job.ID, time.Minute)
 	require.Equal(t, filefleet.JobStateSucceeded, done.Status, done.Error)
 	require.Equal(t, map[string]int64{"keep/a.txt": 10}, sizesOf(catalog(t, s, "live", false)), "gone/b.txt is marked deleted")
+}
+
+// TestScanOfVanishedStorage: a scan that finds no file at all where the catalog holds some
+// (a NAS not mounted shows as an empty directory) fails and marks nothing deleted, for scan
+// and hash jobs alike; with "allow_empty": true it records the files as gone.
+func TestScanOfVanishedStorage(t *testing.T) {
+	recheck := local.RootRecheck
+	t.Cleanup(func() { local.RootRecheck = recheck }) // after the stack's own clean-ups
+	local.RootRecheck = 0                             // the worker follows the path at once, not within 10 s
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	dir := filepath.Join(t.TempDir(), "nas")
+	spec := map[string]int64{"a.txt": 10, "photos/b.jpg": 20, "photos/c.jpg": 30}
+	writeTree(t, dir, spec)
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "nas", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	scanAndFollow(t, s, "nas")
+	require.Len(t, catalog(t, s, "nas", false), 3)
+
+	require.NoError(t, os.Rename(dir, dir+".mounted")) // the share goes away: an empty mount point
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	for _, body := range []map[string]any{{"type": "scan", "root": "nas"}, {"type": "hash", "root": "nas"},
+		{"type": "scan", "root": "nas", "prefix": "photos"}} {
+		if body["prefix"] != nil {
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "photos"), 0o755))
+		}
+		job := waitJob(t, s, submit(t, s, body).ID, time.Minute)
+		require.Equal(t, filefleet.JobStateFailed, job.Status, "%v", body)
+		require.Contains(t, job.Error, "is its storage mounted", "%v", body)
+		require.Contains(t, job.Error, "allow_empty", "%v", body)
+		require.Len(t, catalog(t, s, "nas", false), 3, "nothing marked deleted: %v", body)
+	}
+
+	job := waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "nas", "allow_empty": true}).ID, time.Minute)
+	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+	require.Empty(t, catalog(t, s, "nas", false), "allowed: the files are recorded as gone")
 }

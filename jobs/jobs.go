@@ -46,6 +46,10 @@ type SubmitParams struct {
 	// Hash and dedupe jobs may cover several roots (whole) and paths ("<root>/<dir>").
 	Roots []string             `json:"roots,omitempty"`
 	Paths []string             `json:"paths,omitempty"`
+	// AllowEmpty lets a scan that finds no file at all in a root or directory the catalog
+	// holds files of mark them all deleted; without it such a scan fails instead (an
+	// unmounted disk or share shows as an empty directory).
+	AllowEmpty bool `json:"allow_empty,omitempty"`
 	Algos []filefleet.HashAlgo `json:"algorithms,omitempty"` // hash jobs: beside blake3
 	// Organize jobs: the plan to make once the catalog is fresh (organize.Request as JSON:
 	// methodology, target_root...); none: the job only refreshes the catalog.
@@ -169,7 +173,7 @@ func (s *Service) prepare(ctx context.Context, p SubmitParams, roots map[string]
 		return nj, err
 	}
 	nj.RootID, nj.Root = &scope.RootID, scope.Root
-	nj.Params, _ = json.Marshal(scanParams{Prefix: scope.Prefix, Generation: gen})
+	nj.Params, _ = json.Marshal(scanParams{Prefix: scope.Prefix, Generation: gen, AllowEmpty: p.AllowEmpty})
 	return nj, nil
 }
 
@@ -197,6 +201,7 @@ func (s *Service) scope(ctx context.Context, name, prefix string, roots map[stri
 type scanParams struct {
 	Prefix     string `json:"prefix"`
 	Generation int64  `json:"generation"`
+	AllowEmpty bool   `json:"allow_empty,omitempty"`
 }
 
 // FirstTask returns the task that starts job j: a pure function of the job row, so a job left

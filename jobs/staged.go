@@ -74,7 +74,7 @@ func (s *Service) prepareStaged(ctx context.Context, nj store.NewJob, p SubmitPa
 	}
 	nj.RootID, nj.Root = &scopes[0].RootID, strings.Join(slices.Compact(names), ",")
 	nj.Unit = tasks.StageUnit(tasks.Stages[p.Type][0])
-	nj.Params, _ = json.Marshal(tasks.StagedParams{Scopes: scopes, Generation: gen, Algos: p.Algos})
+	nj.Params, _ = json.Marshal(tasks.StagedParams{Scopes: scopes, Generation: gen, Algos: p.Algos, AllowEmpty: p.AllowEmpty})
 	return nj, nil
 }
 

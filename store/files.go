@@ -82,6 +82,20 @@ func MarkDeleted(ctx context.Context, q sqlx.ExecerContext, rootID, gen int64, p
 	return res.RowsAffected()
 }
 
+// VanishedFiles returns how many live files below prefix ("" for the whole root) the catalog
+// holds when scan generation gen saw none there, and 0 when it saw at least one: a scope
+// that vanished whole, as an unmounted disk or share does.
+func VanishedFiles(ctx context.Context, q sqlx.QueryerContext, rootID, gen int64, prefix string) (int64, error) {
+	var n int64
+	err := sqlx.GetContext(ctx, q, &n, `
+		SELECT CASE WHEN EXISTS (SELECT 1 FROM files WHERE root_id = $1 AND scan_gen >= $2
+		                         AND ($3 = '' OR starts_with(path, $3 || '/')))
+		       THEN 0
+		       ELSE (SELECT count(*) FROM files WHERE root_id = $1 AND NOT deleted
+		             AND ($3 = '' OR starts_with(path, $3 || '/'))) END`, rootID, gen, prefix)
+	return n, translate(err, "check for a vanished scope")
+}
+
 const fileColumns = `f.id, f.root_id, r.name AS root_name, f.path, f.name, f.ext, f.size, false AS is_directory,
 	f.mime_type, f.etag, f.mtime, f.created_at, f.updated_at, f.scan_gen, f.deleted,
 	encode(f.hash_blake3, 'hex') AS blake3, encode(f.hash_sha256, 'hex') AS sha256, encode(f.hash_md5, 'hex') AS md5`

@@ -77,6 +77,7 @@ type ScanDirPayload struct {
 type StagedParams struct {
 	Scopes     []store.Scope        `json:"scopes"`
 	Generation int64                `json:"generation"` // of the scan that refreshes the catalog first
+	AllowEmpty bool                 `json:"allow_empty,omitempty"` // see jobs.SubmitParams
 	Algos      []filefleet.HashAlgo `json:"algos,omitempty"`
 	PlanID     string               `json:"plan_id,omitempty"` // dedupe_execute, dedupe_undo
 	// Organize is the preview request an organize job plans with once its catalog is fresh

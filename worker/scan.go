@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/hibiken/asynq"
 	"github.com/jmoiron/sqlx"
@@ -61,7 +63,8 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 		}
 		c, err = w.finishUnit(ctx, tx, p.Header, int64(len(files)), bytes, w.onLast(ctx, job, tasks.StageScan,
 			func(tx *sqlx.Tx, prog filefleet.Progress) (any, error) {
-				deleted, err := store.MarkDeleted(ctx, tx, p.RootID, p.Gen, p.Prefix)
+				deleted, err := markUnseenDeleted(ctx, tx, store.Scope{RootID: p.RootID, Root: job.RootName,
+					Prefix: p.Prefix}, p.Gen, allowEmpty(job))
 				return filefleet.ScanResult{Files: prog.Files, Bytes: prog.Bytes, Deleted: deleted,
 					Generation: p.Gen}, err
 			}))
@@ -72,6 +75,38 @@ func (w *Worker) handleScanDir(ctx context.Context, t *asynq.Task) error {
 	}
 	w.log.DebugContext(ctx, "scan task done", "dir", p.Dir, "files", len(files))
 	return w.after(ctx, c)
+}
+
+// markUnseenDeleted marks the files of scope that scan generation gen did not see deleted.
+// When it saw none at all while the catalog holds some, it refuses, unless allowEmpty: an
+// unmounted disk or share lists as an empty directory, and the whole catalogue of the scope
+// would go (its hashes with it) for a mount that failed.
+func markUnseenDeleted(ctx context.Context, tx *sqlx.Tx, scope store.Scope, gen int64, allowEmpty bool) (int64, error) {
+	if !allowEmpty {
+		n, err := store.VanishedFiles(ctx, tx, scope.RootID, gen, scope.Prefix)
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			where := "root " + scope.Root
+			if scope.Prefix != "" {
+				where = scope.Root + "/" + scope.Prefix
+			}
+			return 0, fmt.Errorf("%w: %w", filefleet.Errorf(filefleet.EUNPROCESSABLE, "the scan found no file in %s, "+
+				"yet the catalog holds %d there: is its storage mounted? Nothing was marked deleted; scan again once "+
+				"it is, or with \"allow_empty\": true if those files are gone for good", where, n), asynq.SkipRetry)
+		}
+	}
+	return store.MarkDeleted(ctx, tx, scope.RootID, gen, scope.Prefix)
+}
+
+// allowEmpty reads the allow_empty option of a scan job's params.
+func allowEmpty(job *filefleet.Job) bool {
+	var p struct {
+		AllowEmpty bool `json:"allow_empty"`
+	}
+	_ = json.Unmarshal(job.Params, &p)
+	return p.AllowEmpty
 }
 
 func (w *Worker) child(p tasks.ScanDirPayload, dir, cursor string) tasks.ScanDirPayload {

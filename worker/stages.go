@@ -49,7 +49,7 @@ func (w *Worker) advance(ctx context.Context, tx *sqlx.Tx, job *filefleet.Job, s
 	}
 	if stage == tasks.StageScan {
 		for _, sc := range params.Scopes {
-			if _, err := store.MarkDeleted(ctx, tx, sc.RootID, params.Generation, sc.Prefix); err != nil {
+			if _, err := markUnseenDeleted(ctx, tx, sc, params.Generation, params.AllowEmpty); err != nil {
 				return nil, err
 			}
 		}
