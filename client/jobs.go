@@ -23,6 +23,9 @@ type SubmitRequest struct {
 	Organize   *OrganizeRequest     `json:"organize,omitempty"`   // organize: the plan to make
 	Archive    *ArchiveRequest      `json:"archive,omitempty"`    // archive: required
 	Convert    *ConvertRequest      `json:"convert,omitempty"`    // convert: required
+	// AllowEmpty: a scan that finds no file where the catalog holds some records them as gone
+	// rather than failing (is the storage mounted?).
+	AllowEmpty bool `json:"allow_empty,omitempty"`
 }
 
 // Submit starts a job (202: it runs in the background).

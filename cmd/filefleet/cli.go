@@ -25,7 +25,7 @@ import (
 
 const cliUsage = `
 Client commands (talk to the REST API):
-  filefleet submit scan --root R [--prefix P] [--watch] | hash --root R [--watch] | dedupe --roots a,b [--watch]
+  filefleet submit scan --root R [--prefix P] [--allow-empty] [--watch] | hash --root R [--watch] | dedupe --roots a,b [--watch]
   filefleet jobs ls [--status S] [--type T] [--limit N] | get ID | cancel ID | watch ID
   filefleet roots ls | get NAME | rm NAME
   filefleet roots add NAME [--no-verify] --kind local --path DIR
@@ -55,19 +55,22 @@ type cliOpts struct {
 	keep, action, preferredRoot, preferredPrefix    string
 	methodology                                     string
 	limit, port                                     int
-	watch, dryRun, useSSL, noVerify                 bool
+	watch, dryRun, useSSL, noVerify, allowEmpty     bool
 }
 
 // cliFlags defines the flags commands may name.
 var cliFlags = map[string]func(*flag.FlagSet, *cliOpts){
-	"root":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.root, "root", "", "storage root") },
-	"prefix":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.prefix, "prefix", "", "directory inside the root") },
-	"roots":    func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.roots, "roots", "", "comma list of roots") },
-	"status":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.status, "status", "", "job status") },
-	"type":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.typ, "type", "", "job type") },
-	"limit":    func(fs *flag.FlagSet, o *cliOpts) { fs.IntVar(&o.limit, "limit", 0, "jobs to list") },
-	"watch":    func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.watch, "watch", false, "follow the job") },
-	"dry-run":  func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing") },
+	"root":    func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.root, "root", "", "storage root") },
+	"prefix":  func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.prefix, "prefix", "", "directory inside the root") },
+	"roots":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.roots, "roots", "", "comma list of roots") },
+	"status":  func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.status, "status", "", "job status") },
+	"type":    func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.typ, "type", "", "job type") },
+	"limit":   func(fs *flag.FlagSet, o *cliOpts) { fs.IntVar(&o.limit, "limit", 0, "jobs to list") },
+	"watch":   func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.watch, "watch", false, "follow the job") },
+	"dry-run": func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.dryRun, "dry-run", false, "change nothing") },
+	"allow-empty": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.BoolVar(&o.allowEmpty, "allow-empty", false, "record files as gone when the scan finds none (else it fails)")
+	},
 	"kind":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.kind, "kind", "", "local, s3 or smb") },
 	"path":     func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.path, "path", "", "directory") },
 	"endpoint": func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.endpoint, "endpoint", "", "s3 host:port") },
@@ -118,13 +121,14 @@ type cliCmd struct {
 
 func submit(t filefleet.JobType) func(*cli, *cliOpts, []string) (any, error) {
 	return func(cl *cli, o *cliOpts, _ []string) (any, error) {
-		return cl.job(cl.c.Jobs.Submit(cl.ctx, client.SubmitRequest{Type: t, Root: o.root, Prefix: o.prefix, Roots: split(o.roots)}))
+		return cl.job(cl.c.Jobs.Submit(cl.ctx, client.SubmitRequest{Type: t, Root: o.root, Prefix: o.prefix, Roots: split(o.roots),
+			AllowEmpty: o.allowEmpty}))
 	}
 }
 
 var cliCmds = map[string]cliCmd{
-	"submit scan":   {"root prefix watch", "root", 0, submit(filefleet.JobTypeScan)},
-	"submit hash":   {"root prefix watch", "root", 0, submit(filefleet.JobTypeHash)},
+	"submit scan":   {"root prefix watch allow-empty", "root", 0, submit(filefleet.JobTypeScan)},
+	"submit hash":   {"root prefix watch allow-empty", "root", 0, submit(filefleet.JobTypeHash)},
 	"submit dedupe": {"roots watch", "roots", 0, submit(filefleet.JobTypeDedupe)},
 	"jobs ls": {"status type limit", "", 0, func(cl *cli, o *cliOpts, _ []string) (any, error) {
 		l, err := cl.c.Jobs.List(cl.ctx, client.ListJobsOptions{Status: filefleet.JobState(o.status), Type: filefleet.JobType(o.typ), Limit: o.limit})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/filefleet/filefleet"
 	"github.com/filefleet/filefleet/internal/testenv"
+	"github.com/filefleet/filefleet/storage/local"
 )
 
 // cliRun runs `filefleet args...` and returns its exit code, stdout and stderr; no output
@@ -309,4 +310,30 @@ func TestCLISecretsOutOfArgs(t *testing.T) {
 		"--bucket", bucket, "--access-key", cfg.AccessKey, "--api-key-file", keyFile, "--secret-key", cfg.SecretKey)
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, errOut, "warning: --secret-key is visible to other users")
+}
+
+// TestCLIScanAllowEmpty: a scan that finds the root empty while the catalog holds its files
+// fails (exit 1, the job's error says why); --allow-empty records the files as gone.
+func TestCLIScanAllowEmpty(t *testing.T) {
+	recheck := local.RootRecheck
+	t.Cleanup(func() { local.RootRecheck = recheck })
+	local.RootRecheck = 0
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	cliEnv(t, s, s.AdminKey)
+	dir := filepath.Join(t.TempDir(), "nas")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644))
+	code, _, errOut := cliRun(t, s.AdminKey, "roots", "add", "nas", "--kind", "local", "--path", dir)
+	require.Equal(t, 0, code, errOut)
+	code, _, errOut = cliRun(t, s.AdminKey, "submit", "scan", "--root", "nas", "--watch")
+	require.Equal(t, 0, code, errOut)
+
+	require.NoError(t, os.Rename(dir, dir+".away"))
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	code, out, errOut := cliRun(t, s.AdminKey, "submit", "scan", "--root", "nas", "--watch")
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, out+errOut, "is its storage mounted")
+	code, out, errOut = cliRun(t, s.AdminKey, "submit", "scan", "--root", "nas", "--allow-empty", "--watch")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "succeeded")
 }
