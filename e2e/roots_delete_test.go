@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -135,4 +136,32 @@ func TestWorkerClosesDeletedRoots(t *testing.T) {
 	require.Equal(t, []int64{ids["disk"]}, s.Worker.OpenRoots())
 	job := waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "disk"}).ID, time.Minute)
 	require.Equal(t, filefleet.JobStateSucceeded, job.Status, job.Error)
+}
+
+// TestDeleteRootUnderPlanJob: a dedupe execute that has not started yet (its plan's items
+// all planned; its job names the plan, not the root) keeps its roots from being deleted, even
+// with force.
+func TestDeleteRootUnderPlanJob(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOpts{})
+	dir := t.TempDir()
+	data := randomBytes(4 << 10)
+	for _, name := range []string{"a.bin", "b.bin"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "dups", "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	job, _ := dedupeScanJob(t, s, "dups")
+	plan := previewPlan(t, s, job.ID, map[string]any{"keep": "shortest_path"})
+	require.NoError(t, s.Worker.Stop(context.Background())) // the execute stays pending
+	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
+	var started struct {
+		Job filefleet.Job `json:"job"`
+	}
+	r.Decode(t, &started)
+	for _, path := range []string{"/api/v1/roots/dups", "/api/v1/roots/dups?force=true"} {
+		r = s.Do(t, http.MethodDelete, path, nil)
+		require.Equal(t, http.StatusConflict, r.Status, "%s: %s", path, r.Raw)
+		require.Contains(t, r.Error.Message, started.Job.ID, path)
+	}
 }

@@ -114,7 +114,9 @@ func DeleteRoot(ctx context.Context, db *sqlx.DB, name string, force bool) error
 			SELECT id, type FROM jobs
 			WHERE status IN ('pending', 'running')
 			  AND (root_id = $1 OR params->>'target_root_id' = $1::text
-			       OR params->'scopes' @> jsonb_build_array(jsonb_build_object('root_id', $1::bigint)))
+			       OR params->'scopes' @> jsonb_build_array(jsonb_build_object('root_id', $1::bigint))
+			       OR EXISTS (SELECT 1 FROM plan_items i WHERE i.plan_id = nullif(jobs.params->>'plan_id', '')::uuid
+			                  AND (i.root_id = $1 OR i.dst_root_id = $1)))
 			LIMIT 1`, id)
 		if err == nil {
 			return filefleet.Errorf(filefleet.ECONFLICT, "storage root %q is in use by %s job %s, which has not finished: "+
