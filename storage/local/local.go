@@ -32,6 +32,7 @@ type Backend struct {
 	dir      string
 	root     atomic.Pointer[os.Root] // see fs
 	checked  atomic.Int64            // when fs last checked root (Unix nanoseconds)
+	closed   atomic.Bool             // Close ran: fs opens nothing more
 	listings storage.Listings[listItem]
 }
 
@@ -77,7 +78,7 @@ var RootRecheck = 10 * time.Second
 func (b *Backend) fs() *os.Root {
 	r := b.root.Load()
 	now, last := time.Now().UnixNano(), b.checked.Load()
-	if now-last < int64(RootRecheck) || !b.checked.CompareAndSwap(last, now) {
+	if b.closed.Load() || now-last < int64(RootRecheck) || !b.checked.CompareAndSwap(last, now) {
 		return r
 	}
 	want, err := os.Stat(b.dir)
@@ -91,7 +92,7 @@ func (b *Backend) fs() *os.Root {
 	if err != nil {
 		return r
 	}
-	if !b.root.CompareAndSwap(r, fresh) {
+	if b.closed.Load() || !b.root.CompareAndSwap(r, fresh) {
 		fresh.Close()
 		return b.root.Load()
 	}
@@ -374,7 +375,10 @@ func (b *Backend) Remove(ctx context.Context, p string) error {
 }
 
 // Close implements storage.Backend.
-func (b *Backend) Close() error { return b.root.Load().Close() }
+func (b *Backend) Close() error {
+	b.closed.Store(true)
+	return b.root.Load().Close()
+}
 
 // writeTemp creates p's parents and copies r into a new temporary file next to p. It
 // returns the temporary file's name and info; the caller renames or removes it.

@@ -271,3 +271,15 @@ func TestDirectoryReplaced(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "new.txt"))
 	require.NoError(t, err, "written to the directory the path names now")
 }
+
+// TestClosedStaysClosed: a closed backend does not open its directory again (the path
+// check of fs would otherwise take the closed root for a replaced directory).
+func TestClosedStaysClosed(t *testing.T) {
+	defer func(d time.Duration) { local.RootRecheck = d }(local.RootRecheck)
+	local.RootRecheck = 0
+	b, err := local.New(t.TempDir())
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	_, _, err = b.List(t.Context(), "", "", 10)
+	require.Error(t, err, "a closed backend lists nothing")
+}
