@@ -73,7 +73,13 @@ func WithRetries(n int) Option { return func(c *Client) { c.retries = max(n, 0) 
 
 // WithStreamIdle sets how long Watch and WatchAll wait on a silent stream before they
 // reconnect; defaults to StreamIdleDefault.
-func WithStreamIdle(d time.Duration) Option { return func(c *Client) { c.streamIdle = d } }
+func WithStreamIdle(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.streamIdle = d
+		}
+	}
+}
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }

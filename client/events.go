@@ -51,8 +51,9 @@ const ResumeAfterHeader = "X-Resume-After"
 // terminal event of job jobID ("" for none). Network errors and a server that is down or
 // restarting (502, 503, 504) do not end it: it waits and reconnects until ctx ends.
 func (c *Client) follow(ctx context.Context, path, jobID string, last int64, fn func(filefleet.Event) error) error {
+	cur := cursor{id: last, set: last > 0}
 	for quiet := 0; ; quiet++ {
-		got, done, ended, err := c.followOnce(ctx, path, jobID != "", &last, fn)
+		got, done, ended, err := c.followOnce(ctx, path, jobID != "", &cur, fn)
 		switch {
 		case done:
 			return nil
@@ -84,29 +85,36 @@ func (c *Client) follow(ctx context.Context, path, jobID string, last int64, fn 
 	}
 }
 
+// cursor is where a stream resumes: after event id, sent as Last-Event-ID once set (0
+// included: the stream of every job starts from now without one).
+type cursor struct {
+	id  int64
+	set bool
+}
+
 // followOnce reads one connection of the stream at path, from *last on, and moves *last on.
 // got says whether an event came; done, whether a terminal event came (with stopAtTerminal);
 // ended, whether the server ended the stream (rather than the connection breaking). A
 // connection silent for streamIdle is closed, as stalled.
-func (c *Client) followOnce(ctx context.Context, path string, stopAtTerminal bool, last *int64,
+func (c *Client) followOnce(ctx context.Context, path string, stopAtTerminal bool, last *cursor,
 	fn func(filefleet.Event) error) (got, done, ended bool, err error) {
 	h := http.Header{"Accept": {"text/event-stream"}}
-	if *last > 0 {
-		h.Set("Last-Event-ID", strconv.FormatInt(*last, 10))
+	if last.set {
+		h.Set("Last-Event-ID", strconv.FormatInt(last.id, 10))
 	}
 	resp, err := c.send(ctx, request{method: http.MethodGet, path: path, header: h, idempotent: true})
 	if err != nil {
 		return false, false, false, err
 	}
 	defer resp.Body.Close()
-	if after, err := strconv.ParseInt(resp.Header.Get(ResumeAfterHeader), 10, 64); err == nil && *last == 0 {
-		*last = after
+	if after, err := strconv.ParseInt(resp.Header.Get(ResumeAfterHeader), 10, 64); err == nil && !last.set {
+		*last = cursor{id: after, set: true}
 	}
 	idle := time.AfterFunc(c.streamIdle, func() { resp.Body.Close() })
 	defer idle.Stop()
 	body := &idleReader{r: resp.Body, timer: idle, d: c.streamIdle}
 	done, err = readSSE(body, stopAtTerminal, func(ev filefleet.Event) error {
-		got, *last = true, ev.ID
+		got, *last = true, cursor{id: ev.ID, set: true}
 		return fn(ev)
 	})
 	var bad badEventError
