@@ -20,10 +20,15 @@ func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
 		return nil, nil, filefleet.Errorf(filefleet.EINVALID,
 			"invalid cron spec %q: %v (use 5 fields \"m h dom mon dow\", 6 with seconds first, or @daily, @every 1h)", spec, err)
 	}
-	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
-		sched = alignedEvery{every.Delay}
-	} else {
-		sched = onceWallClock{sched}
+	switch s := sched.(type) {
+	case cron.ConstantDelaySchedule:
+		sched = alignedEvery{s.Delay}
+	case *cron.SpecSchedule:
+		// A spec of every hour fires in both of the hours clocks fall back through, as
+		// expected of it; one of given hours fires once.
+		if s.Hour&allHours != allHours {
+			sched = onceWallClock{s}
+		}
 	}
 	loc := time.UTC
 	if tz == "Local" {
@@ -37,6 +42,9 @@ func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
 	}
 	return sched, loc, nil
 }
+
+// allHours has the bits of the 24 hours of a cron.SpecSchedule's Hour field.
+const allHours = 1<<24 - 1
 
 // alignedEvery is "@every D" with ticks at the multiples of D since the zero time (UTC), the
 // same on every scheduler: robfig's ConstantDelaySchedule counts D from the time it is given,
@@ -56,6 +64,17 @@ func (w onceWallClock) Next(t time.Time) time.Time {
 	next := w.Schedule.Next(t)
 	for !next.IsZero() && sameWallClock(next, t) {
 		next = w.Schedule.Next(next)
+	}
+	return next
+}
+
+// afterLastRun returns next, or the tick after it when next repeats the wall-clock time of
+// the schedule's last run (lastRun, nil for none) under a once-per-wall-clock schedule: a
+// scheduler that starts, or reloads the schedule, inside the hour clocks fall back through
+// counts from LateLimit ago, not from the last run, and would fire that time again.
+func afterLastRun(sched cron.Schedule, next time.Time, lastRun *time.Time) time.Time {
+	if _, ok := sched.(onceWallClock); ok && lastRun != nil && !next.IsZero() && sameWallClock(next, *lastRun) {
+		return sched.Next(next)
 	}
 	return next
 }

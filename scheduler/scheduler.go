@@ -194,6 +194,7 @@ func (s *Scheduler) reload(ctx context.Context, now time.Time) {
 		}
 		e := &entry{s: sc, sched: sched, loc: loc, params: p}
 		s.advance(e, firstFrom(sc, now, s.cfg.LateLimit).In(loc))
+		e.next = afterLastRun(sched, e.next, sc.LastRunAt)
 		entries[sc.ID] = e
 	}
 	s.entries = entries

@@ -87,6 +87,17 @@ func TestDaylightSaving(t *testing.T) {
 		ticks(t, "* * * * *", "America/New_York", utc(11, 3, 5, 58), 3), "a tick a minute goes on through the repeated hour")
 	require.Equal(t, []time.Time{utc(3, 9, 7, 30), utc(3, 11, 6, 30)},
 		ticks(t, "30 2 * * *", "America/New_York", utc(3, 9, 0, 0), 2), "no 02:30 on 2024-03-10")
+	require.Equal(t, []time.Time{utc(11, 3, 5, 0), utc(11, 3, 6, 0), utc(11, 3, 7, 0)},
+		ticks(t, "0 * * * *", "America/New_York", utc(11, 3, 4, 30), 3), "hourly: both 01:00s, no hour lost")
+
+	// A scheduler (re)loading "30 1 * * *" inside the repeated hour, after the 01:30 EDT run,
+	// counts from LateLimit ago: 01:30 EST must not fire again.
+	sched, loc, err := Parse("30 1 * * *", "America/New_York")
+	require.NoError(t, err)
+	lastRun := utc(11, 3, 5, 30)
+	next := sched.Next(utc(11, 3, 5, 38).In(loc))
+	require.Equal(t, utc(11, 4, 6, 30), afterLastRun(sched, next, &lastRun).UTC())
+	require.Equal(t, next, afterLastRun(sched, next, nil), "never run: unchanged")
 }
 
 func TestParseRejectsLocal(t *testing.T) {
