@@ -57,7 +57,14 @@ func (s *RootsService) Get(ctx context.Context, name string) (*filefleet.Root, e
 	return call[filefleet.Root](ctx, s.c, http.MethodGet, "/roots/"+pathEscape(name), nil)
 }
 
-// Delete removes the root from filefleet (its files stay on storage).
+// Delete removes the root from filefleet (its files stay on storage). It is a conflict
+// while a job works on the root, or while a plan could still undo its changes there.
 func (s *RootsService) Delete(ctx context.Context, name string) error {
 	return s.c.del(ctx, "/roots/"+pathEscape(name), nil)
+}
+
+// ForceDelete is Delete even though a plan could still undo its changes in the root: the
+// plan's journal of that root goes (the files stay where they are now).
+func (s *RootsService) ForceDelete(ctx context.Context, name string) error {
+	return s.c.del(ctx, "/roots/"+pathEscape(name)+"?force=true", nil)
 }

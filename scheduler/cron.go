@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"strings"
 	"time"
 	_ "time/tzdata" // time zones without the system's tzdata
 
@@ -15,6 +16,10 @@ var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron
 
 // Parse checks a cron spec and a time zone ("" is UTC) and returns the schedule and location.
 func Parse(spec, tz string) (cron.Schedule, *time.Location, error) {
+	if f := strings.Fields(spec); len(f) > 0 && (strings.HasPrefix(f[0], "CRON_TZ=") || strings.HasPrefix(f[0], "TZ=")) {
+		return nil, nil, filefleet.Errorf(filefleet.EINVALID,
+			"give the time zone in the schedule's timezone field, not in the cron spec (%s)", f[0])
+	}
 	sched, err := parser.Parse(spec)
 	if err != nil {
 		return nil, nil, filefleet.Errorf(filefleet.EINVALID,

@@ -104,4 +104,9 @@ func TestParseRejectsLocal(t *testing.T) {
 	_, _, err := Parse("0 3 * * *", "Local")
 	require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(err))
 	require.Contains(t, filefleet.ErrorMessage(err), "Europe/Paris")
+	for _, spec := range []string{"CRON_TZ=Local 0 3 * * *", "TZ=Asia/Tokyo 0 3 * * *"} {
+		_, _, err = Parse(spec, "UTC")
+		require.Equal(t, filefleet.EINVALID, filefleet.ErrorCode(err), spec)
+		require.Contains(t, filefleet.ErrorMessage(err), "timezone field", spec)
+	}
 }

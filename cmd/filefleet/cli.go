@@ -27,7 +27,7 @@ const cliUsage = `
 Client commands (talk to the REST API):
   filefleet submit scan --root R [--prefix P] [--allow-empty] [--watch] | hash --root R [--watch] | dedupe --roots a,b [--watch]
   filefleet jobs ls [--status S] [--type T] [--limit N] | get ID | cancel ID | watch ID
-  filefleet roots ls | get NAME | rm NAME
+  filefleet roots ls | get NAME | rm NAME [--force]
   filefleet roots add NAME [--no-verify] --kind local --path DIR
                      | --kind s3 --endpoint H:P --bucket B [--prefix P] [--region R] [--use-ssl] --access-key K
                          (secret: --secret-key-env VAR or FILEFLEET_ROOT_SECRET_KEY; --secret-key shows in ps)
@@ -56,6 +56,7 @@ type cliOpts struct {
 	methodology                                     string
 	limit, port                                     int
 	watch, dryRun, useSSL, noVerify, allowEmpty     bool
+	force                                           bool
 }
 
 // cliFlags defines the flags commands may name.
@@ -79,6 +80,9 @@ var cliFlags = map[string]func(*flag.FlagSet, *cliOpts){
 	"use-ssl":  func(fs *flag.FlagSet, o *cliOpts) { fs.BoolVar(&o.useSSL, "use-ssl", false, "s3 over https") },
 	"port":     func(fs *flag.FlagSet, o *cliOpts) { fs.IntVar(&o.port, "port", 0, "smb port (default 445)") },
 	"domain":   func(fs *flag.FlagSet, o *cliOpts) { fs.StringVar(&o.domain, "domain", "", "smb domain") },
+	"force": func(fs *flag.FlagSet, o *cliOpts) {
+		fs.BoolVar(&o.force, "force", false, "delete even though a plan could still undo its changes in the root")
+	},
 	"no-verify": func(fs *flag.FlagSet, o *cliOpts) {
 		fs.BoolVar(&o.noVerify, "no-verify", false, "add the root without checking that it answers")
 	},
@@ -142,8 +146,12 @@ var cliCmds = map[string]cliCmd{
 	"jobs watch":  {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) { return cl.watch(a[0]) }},
 	"roots ls":    {"", "", 0, func(cl *cli, _ *cliOpts, _ []string) (any, error) { return cl.c.Roots.List(cl.ctx) }},
 	"roots get":   {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) { return cl.c.Roots.Get(cl.ctx, a[0]) }},
-	"roots rm": {"", "", 1, func(cl *cli, _ *cliOpts, a []string) (any, error) {
-		return map[string]string{"deleted": a[0]}, cl.c.Roots.Delete(cl.ctx, a[0])
+	"roots rm": {"force", "", 1, func(cl *cli, o *cliOpts, a []string) (any, error) {
+		del := cl.c.Roots.Delete
+		if o.force {
+			del = cl.c.Roots.ForceDelete
+		}
+		return map[string]string{"deleted": a[0]}, del(cl.ctx, a[0])
 	}},
 	"roots add": {"kind path prefix endpoint bucket region use-ssl access-key secret-key secret-key-env host port share username password-env domain no-verify",
 		"kind", 1, func(cl *cli, o *cliOpts, a []string) (any, error) {

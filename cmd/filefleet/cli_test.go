@@ -231,6 +231,17 @@ func TestCLIDedupeAndOrganize(t *testing.T) {
 	require.Equal(t, dry.Plan.PlanID, strings.Fields(strings.Split(out, "\n")[1])[0], out)
 	watchRun("organize", "execute", "--job", org.ID)
 	watchRun("organize", "undo", "--job", org.ID)
+
+	// A root whose duplicates a plan trashed is kept (the plan could undo), unless --force.
+	jsonOut(&scan, "dedupe", "scan", "--roots", "r")
+	watch(scan.ID)
+	jsonOut(&preview, "dedupe", "preview", "--job", scan.ID, "--keep", "oldest")
+	watchRun("dedupe", "execute", "--plan", preview.PlanID)
+	code, _, errOut = cliRun(t, key, "roots", "rm", "r")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "force")
+	code, _, errOut = cliRun(t, key, "roots", "rm", "r", "--force")
+	require.Equal(t, 0, code, errOut)
 }
 
 // TestCLIRootsAddFlags: roots add passes every setting of smb and s3 roots; --no-verify
