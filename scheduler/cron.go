@@ -96,7 +96,7 @@ func Next(s *filefleet.Schedule, t time.Time) *time.Time {
 	if err != nil {
 		return nil
 	}
-	next := sched.Next(t.In(loc))
+	next := afterLastRun(sched, sched.Next(t.In(loc)), s.LastRunAt)
 	if next.IsZero() {
 		return nil
 	}

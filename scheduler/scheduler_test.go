@@ -98,6 +98,9 @@ func TestDaylightSaving(t *testing.T) {
 	next := sched.Next(utc(11, 3, 5, 38).In(loc))
 	require.Equal(t, utc(11, 4, 6, 30), afterLastRun(sched, next, &lastRun).UTC())
 	require.Equal(t, next, afterLastRun(sched, next, nil), "never run: unchanged")
+	shown := Next(&filefleet.Schedule{Cron: "30 1 * * *", Timezone: "America/New_York", LastRunAt: &lastRun},
+		utc(11, 3, 5, 38))
+	require.Equal(t, utc(11, 4, 6, 30), shown.UTC(), "next_run_at agrees with the scheduler")
 }
 
 func TestParseRejectsLocal(t *testing.T) {
