@@ -69,13 +69,20 @@ func New(dir string) (*Backend, error) {
 // directory it opened.
 var RootRecheck = 10 * time.Second
 
-// fs returns the os.Root all operations go through. A worker keeps a backend for its
-// lifetime, and an os.Root holds the directory it opened: when a file system is mounted on
-// the path later (a NAS that came up after the worker), or the directory is replaced, the
-// path names another directory, and a scan of the old one would find it empty. So every
-// RootRecheck, fs compares the two and opens the path again when they differ; the old root
-// is closed a minute later, when the operations under way have ended.
-func (b *Backend) fs() *os.Root {
+// fs returns the directory an operation goes through: take it once per operation (see
+// dirRoot). A worker keeps a backend for its lifetime, and an os.Root holds the directory it
+// opened: when a file system is mounted on the path later (a NAS that came up after the
+// worker), or the directory is replaced, the path names another directory, and a scan of the
+// old one would find it empty. So every RootRecheck, fs compares the two and opens the path
+// again when they differ; the old root is closed a minute later, when the operations under
+// way have ended.
+func (b *Backend) fs() dirRoot {
+	return dirRoot{b.current()}
+}
+
+// current returns the os.Root of b's path, opened again when the path names another
+// directory than the one held (checked every RootRecheck).
+func (b *Backend) current() *os.Root {
 	r := b.root.Load()
 	now, last := time.Now().UnixNano(), b.checked.Load()
 	if b.closed.Load() || now-last < int64(RootRecheck) || !b.checked.CompareAndSwap(last, now) {
@@ -116,15 +123,16 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 	if limit <= 0 {
 		return nil, "", filefleet.Errorf(filefleet.EINVALID, "list limit must be positive, got %d", limit)
 	}
-	d, err := b.fs().OpenRoot(osName(dir))
+	root := b.fs()
+	d, err := root.OpenRoot(osName(dir))
 	if err != nil {
-		if fi, serr := b.fs().Stat(osName(dir)); serr == nil && !fi.IsDir() {
+		if fi, serr := root.Stat(osName(dir)); serr == nil && !fi.IsDir() {
 			return nil, "", filefleet.Errorf(filefleet.EINVALID, "%q is not a directory", dir)
 		}
 		return nil, "", mapErr(err, dir)
 	}
 	defer d.Close()
-	items, kept, err := b.sortedItems(d, dir, limit)
+	items, kept, err := b.sortedItems(root, d, dir, limit)
 	if err != nil {
 		return nil, "", err
 	}
@@ -138,7 +146,7 @@ func (b *Backend) List(ctx context.Context, dir, cursor string, limit int) ([]st
 		if len(entries) == limit {
 			return entries, cursorOf(entries[limit-1]), nil
 		}
-		fi, err := it.info(b.fs(), d, dir, kept)
+		fi, err := it.info(root, d, dir, kept)
 		if err != nil {
 			continue // removed since ReadDir
 		}
@@ -157,7 +165,7 @@ type listItem struct {
 // info returns the item's file info (its target's for a symlink): as ReadDir read it, or
 // when the item was kept from an earlier read (kept), read again, in dir (the root's
 // directory dir) by name.
-func (it listItem) info(root, d *os.Root, dir string, kept bool) (fs.FileInfo, error) {
+func (it listItem) info(root dirRoot, d *os.Root, dir string, kept bool) (fs.FileInfo, error) {
 	switch {
 	case !kept && it.fi != nil:
 		return it.fi, nil
@@ -169,10 +177,10 @@ func (it listItem) info(root, d *os.Root, dir string, kept bool) (fs.FileInfo, e
 	return d.Lstat(it.de.Name())
 }
 
-// sortedItems returns the listable entries of dir, opened as d, sorted by key: from the
+// sortedItems returns the listable entries of root's dir, opened as d, sorted by key: from the
 // listings cache (kept) when dir has not changed since it was read, else read anew (and
 // cached when it holds more than one page of limit entries).
-func (b *Backend) sortedItems(d *os.Root, dir string, limit int) (items []listItem, kept bool, err error) {
+func (b *Backend) sortedItems(root dirRoot, d *os.Root, dir string, limit int) (items []listItem, kept bool, err error) {
 	f, err := d.Open(".")
 	if err != nil {
 		return nil, false, mapErr(err, dir)
@@ -192,7 +200,7 @@ func (b *Backend) sortedItems(d *os.Root, dir string, limit int) (items []listIt
 	}
 	items = make([]listItem, 0, len(des))
 	for _, de := range des {
-		if it, ok := b.listable(dir, de); ok {
+		if it, ok := root.listable(dir, de); ok {
 			items = append(items, it)
 		}
 	}
@@ -205,11 +213,11 @@ func (b *Backend) sortedItems(d *os.Root, dir string, limit int) (items []listIt
 
 // listable returns the list item for directory entry de of dir, false for one List leaves
 // out. It removes a stale temporary file on the way.
-func (b *Backend) listable(dir string, de fs.DirEntry) (listItem, bool) {
+func (r dirRoot) listable(dir string, de fs.DirEntry) (listItem, bool) {
 	name := de.Name()
 	if strings.HasPrefix(name, TempPrefix) {
 		if fi, err := de.Info(); err == nil && fi.Mode().IsRegular() && storage.StaleTemp(fi.ModTime()) {
-			_ = b.fs().Remove(osName(storage.Join(dir, name))) // a dead writer's leftover
+			_ = r.Remove(osName(storage.Join(dir, name))) // a dead writer's leftover
 		}
 		return listItem{}, false
 	}
@@ -220,11 +228,11 @@ func (b *Backend) listable(dir string, de fs.DirEntry) (listItem, bool) {
 	isDir := de.IsDir()
 	switch t := de.Type(); {
 	case t&fs.ModeSymlink != 0:
-		fi, err := b.fs().Stat(osName(storage.Join(dir, name)))
+		fi, err := r.Stat(osName(storage.Join(dir, name)))
 		if err != nil || !(fi.Mode().IsRegular() || fi.IsDir()) {
 			return listItem{}, false // escapes the root, dangles or points at a special file
 		}
-		if fi.IsDir() && b.isAncestor(fi, dir) {
+		if fi.IsDir() && r.isAncestor(fi, dir) {
 			return listItem{}, false // a loop (current -> .): following it would never end
 		}
 		it.fi, isDir = fi, fi.IsDir()
@@ -292,12 +300,13 @@ func (b *Backend) Put(ctx context.Context, p string, r io.Reader) (storage.Entry
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	tmp, fi, err := b.writeTemp(ctx, p, r)
+	root := b.fs()
+	tmp, fi, err := root.writeTemp(ctx, p, r)
 	if err != nil {
 		return storage.Entry{}, err
 	}
-	if err := b.fs().Rename(tmp, p); err != nil {
-		_ = b.fs().Remove(tmp)
+	if err := root.Rename(tmp, p); err != nil {
+		_ = root.Remove(tmp)
 		return storage.Entry{}, mapErr(err, p)
 	}
 	return entryOf(p, fi), nil
@@ -309,17 +318,18 @@ func (b *Backend) Rename(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	srcInfo, err := b.fs().Lstat(src)
+	root := b.fs()
+	srcInfo, err := root.Lstat(src)
 	if err != nil {
 		return mapErr(err, src)
 	}
-	if err := b.absent(dst); err != nil && !b.sameName(srcInfo, src, dst) {
+	if err := root.absent(dst); err != nil && !root.sameName(srcInfo, src, dst) {
 		return err
 	}
-	if err := b.mkdirParents(dst); err != nil {
+	if err := root.mkdirParents(dst); err != nil {
 		return err
 	}
-	if err := b.fs().Rename(src, dst); err != nil {
+	if err := root.Rename(src, dst); err != nil {
 		return mapErr(err, dst)
 	}
 	return nil
@@ -331,31 +341,32 @@ func (b *Backend) Copy(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	fi, err := b.fs().Stat(src)
+	root := b.fs()
+	fi, err := root.Stat(src)
 	if err != nil {
 		return mapErr(err, src)
 	}
 	if !fi.Mode().IsRegular() {
 		return notFile(src, fi)
 	}
-	if err := b.absent(dst); err != nil {
+	if err := root.absent(dst); err != nil {
 		return err
 	}
-	f, err := b.fs().Open(src)
+	f, err := root.Open(src)
 	if err != nil {
 		return mapErr(err, src)
 	}
 	defer f.Close()
-	tmp, _, err := b.writeTemp(ctx, dst, f)
+	tmp, _, err := root.writeTemp(ctx, dst, f)
 	if err != nil {
 		return err
 	}
-	if err := b.absent(dst); err != nil { // created while copying
-		_ = b.fs().Remove(tmp)
+	if err := root.absent(dst); err != nil { // created while copying
+		_ = root.Remove(tmp)
 		return err
 	}
-	if err := b.fs().Rename(tmp, dst); err != nil {
-		_ = b.fs().Remove(tmp)
+	if err := root.Rename(tmp, dst); err != nil {
+		_ = root.Remove(tmp)
 		return mapErr(err, dst)
 	}
 	return nil
@@ -380,16 +391,21 @@ func (b *Backend) Close() error {
 	return b.root.Load().Close()
 }
 
+// dirRoot is the backend's directory as one operation sees it: the os.Root fs gave when the
+// operation began, so that all of its steps act on one directory even if fs opens the path
+// again meanwhile.
+type dirRoot struct{ *os.Root }
+
 // writeTemp creates p's parents and copies r into a new temporary file next to p. It
 // returns the temporary file's name and info; the caller renames or removes it.
-func (b *Backend) writeTemp(ctx context.Context, p string, r io.Reader) (string, fs.FileInfo, error) {
-	if err := b.mkdirParents(p); err != nil {
+func (root dirRoot) writeTemp(ctx context.Context, p string, r io.Reader) (string, fs.FileInfo, error) {
+	if err := root.mkdirParents(p); err != nil {
 		return "", nil, err
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := path.Join(path.Dir(p), TempPrefix+hex.EncodeToString(rnd[:]))
-	f, err := b.fs().OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return "", nil, mapErr(err, p)
 	}
@@ -406,7 +422,7 @@ func (b *Backend) writeTemp(ctx context.Context, p string, r io.Reader) (string,
 		err = cerr
 	}
 	if err != nil {
-		_ = b.fs().Remove(tmp)
+		_ = root.Remove(tmp)
 		if ctx.Err() != nil {
 			return "", nil, ctx.Err()
 		}
@@ -416,12 +432,12 @@ func (b *Backend) writeTemp(ctx context.Context, p string, r io.Reader) (string,
 }
 
 // mkdirParents creates the directories above p.
-func (b *Backend) mkdirParents(p string) error {
+func (r dirRoot) mkdirParents(p string) error {
 	dir := path.Dir(p)
 	if dir == "." {
 		return nil
 	}
-	err := b.fs().MkdirAll(dir, 0o755)
+	err := r.MkdirAll(dir, 0o755)
 	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
 		return filefleet.WrapError(filefleet.ECONFLICT, err, "a parent of %q is not a directory", p)
 	} else if err != nil {
@@ -431,8 +447,8 @@ func (b *Backend) mkdirParents(p string) error {
 }
 
 // absent returns ECONFLICT when p exists (as anything, even a dangling symlink).
-func (b *Backend) absent(p string) error {
-	_, err := b.fs().Lstat(p)
+func (r dirRoot) absent(p string) error {
+	_, err := r.Lstat(p)
 	if err == nil {
 		return filefleet.Errorf(filefleet.ECONFLICT, "%q already exists", p)
 	} else if errors.Is(err, fs.ErrNotExist) {
@@ -443,12 +459,12 @@ func (b *Backend) absent(p string) error {
 
 // isAncestor reports whether directory fi is dir or one of the directories above it up to
 // the root: a symlink to it makes a loop.
-func (b *Backend) isAncestor(fi fs.FileInfo, dir string) bool {
+func (r dirRoot) isAncestor(fi fs.FileInfo, dir string) bool {
 	for d := dir; ; d = path.Dir(d) {
 		if d == "." {
 			d = ""
 		}
-		if ai, err := b.fs().Stat(osName(d)); err == nil && os.SameFile(fi, ai) {
+		if ai, err := r.Stat(osName(d)); err == nil && os.SameFile(fi, ai) {
 			return true
 		}
 		if d == "" {
@@ -459,11 +475,11 @@ func (b *Backend) isAncestor(fi fs.FileInfo, dir string) bool {
 
 // sameName reports whether dst, which exists, is src itself under a name that differs only
 // in letter case: on a file system that ignores case, renaming to it changes the case.
-func (b *Backend) sameName(srcInfo fs.FileInfo, src, dst string) bool {
+func (r dirRoot) sameName(srcInfo fs.FileInfo, src, dst string) bool {
 	if !strings.EqualFold(src, dst) {
 		return false
 	}
-	dstInfo, err := b.fs().Lstat(dst)
+	dstInfo, err := r.Lstat(dst)
 	return err == nil && os.SameFile(srcInfo, dstInfo)
 }
 
