@@ -161,53 +161,29 @@ func TestSymlinkLoops(t *testing.T) {
 		got = append(got, e.Name()+map[bool]string{true: "/"}[e.IsDir])
 	}
 	require.Equal(t, []string{"f.txt", "side/"}, got)
-	var files []string
-	require.NoError(t, storage.Walk(t.Context(), b, "", 10, func(e storage.Entry) error {
-		files = append(files, e.Path)
-		return nil
-	}))
-	require.Equal(t, []string{"a/b/f.txt"}, files)
+	require.Equal(t, []string{"a/b/f.txt"}, storagetest.WalkPaths(t, b, ""))
 }
 
 // TestListLargeDirChangingBetweenPages: the pages of a large directory come from one read of
 // it, unless it changed since: a file added between two pages is listed.
 func TestListLargeDirChangingBetweenPages(t *testing.T) {
 	dir := t.TempDir()
-	for i := range 30 {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("a%02d", i)), nil, 0o644))
-	}
 	old := time.Now().Add(-time.Hour)
-	require.NoError(t, os.Chtimes(dir, old, old))
 	b, err := local.New(dir)
 	require.NoError(t, err)
 	defer b.Close()
-
-	names := func(entries []storage.Entry) (n []string) {
-		for _, e := range entries {
-			n = append(n, e.Path)
-		}
-		return n
-	}
-	page, next, err := b.List(t.Context(), "", "", 10)
-	require.NoError(t, err)
-	require.Equal(t, "a09", next)
-	got := names(page)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "a25b"), []byte("new"), 0o644))
-	require.NoError(t, os.Remove(filepath.Join(dir, "a20")))
-	for next != "" {
-		page, next, err = b.List(t.Context(), "", next, 10)
-		require.NoError(t, err)
-		got = append(got, names(page)...)
-	}
-	require.Len(t, got, 30)
-	require.Contains(t, got, "a25b", "the file added between pages")
-	require.NotContains(t, got, "a20", "the file removed between pages")
-	require.IsIncreasing(t, got)
+	storagetest.ListChangingBetweenPages(t, b, storagetest.DirOps{
+		Write: func(name string, data []byte) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+		},
+		Remove: func(name string) { require.NoError(t, os.Remove(filepath.Join(dir, name))) },
+		Age:    func() { require.NoError(t, os.Chtimes(dir, old, old)) },
+	})
 
 	// Unchanged since (and with an old modification time again), its pages come from the
 	// read kept: a file whose name sorts later is still listed as it is now.
 	require.NoError(t, os.Chtimes(dir, old, old))
-	page, next, err = b.List(t.Context(), "", "", 10)
+	page, next, err := b.List(t.Context(), "", "", 10)
 	require.NoError(t, err)
 	require.Len(t, page, 10)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a29"), []byte("grown"), 0o644))

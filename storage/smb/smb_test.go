@@ -404,12 +404,7 @@ func TestSymlinkLoops(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "%+v", entries)
 	require.Equal(t, "f.txt", entries[0].Name())
-	var files []string
-	require.NoError(t, storage.Walk(context.Background(), b, "", 10, func(e storage.Entry) error {
-		files = append(files, e.Path)
-		return nil
-	}))
-	require.Equal(t, []string{"a/b/f.txt"}, files)
+	require.Equal(t, []string{"a/b/f.txt"}, storagetest.WalkPaths(t, b, ""))
 }
 
 // TestListLargeDirChangingBetweenPages: the pages of a large directory come from one read of
@@ -417,33 +412,12 @@ func TestSymlinkLoops(t *testing.T) {
 func TestListLargeDirChangingBetweenPages(t *testing.T) {
 	cfg := testRoot(t, testConfig(t))
 	share := mount(t, cfg)
-	for i := range 30 {
-		require.NoError(t, share.WriteFile(fmt.Sprintf("%s/a%02d", cfg.Path, i), nil, 0o644))
-	}
 	old := time.Now().Add(-time.Hour)
-	require.NoError(t, share.Chtimes(cfg.Path, old, old))
-	b := newBackend(t, cfg)
-
-	page, next, err := b.List(t.Context(), "", "", 10)
-	require.NoError(t, err)
-	require.Equal(t, "a09", next)
-	var got []string
-	for _, e := range page {
-		got = append(got, e.Path)
-	}
-	require.NoError(t, share.WriteFile(cfg.Path+"/a25b", []byte("new"), 0o644))
-	require.NoError(t, share.Remove(cfg.Path+"/a20"))
-	for next != "" {
-		page, next, err = b.List(t.Context(), "", next, 10)
-		require.NoError(t, err)
-		for _, e := range page {
-			got = append(got, e.Path)
-		}
-	}
-	require.Len(t, got, 30)
-	require.Contains(t, got, "a25b", "the file added between pages")
-	require.NotContains(t, got, "a20", "the file removed between pages")
-	require.IsIncreasing(t, got)
+	storagetest.ListChangingBetweenPages(t, newBackend(t, cfg), storagetest.DirOps{
+		Write:  func(name string, data []byte) { require.NoError(t, share.WriteFile(cfg.Path+"/"+name, data, 0o644)) },
+		Remove: func(name string) { require.NoError(t, share.Remove(cfg.Path+"/"+name)) },
+		Age:    func() { require.NoError(t, share.Chtimes(cfg.Path, old, old)) },
+	})
 }
 
 // BenchmarkListFlatDir lists every page of one directory of 20,000 files, 1,000 a page (a

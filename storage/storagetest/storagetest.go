@@ -580,6 +580,60 @@ func read(t *testing.T, b storage.Backend, p string, offset, length int64) strin
 	return string(data)
 }
 
+// WalkPaths returns the paths of the files storage.Walk finds below dir, in its order.
+func WalkPaths(t testing.TB, b storage.Backend, dir string) []string {
+	t.Helper()
+	var paths []string
+	require.NoError(t, storage.Walk(t.Context(), b, dir, 10, func(e storage.Entry) error {
+		paths = append(paths, e.Path)
+		return nil
+	}))
+	return paths
+}
+
+// DirOps change the top directory of a backend behind its back, as another program would.
+type DirOps struct {
+	Write  func(name string, data []byte)
+	Remove func(name string)
+	Age    func() // sets the directory's modification time an hour back
+}
+
+// ListChangingBetweenPages checks that the pages of a large directory, which a backend may
+// read once for all of them, see a change made between two pages: it makes files a00..a29
+// at the top of b (through ops), lists one page of 10, adds a25b and removes a20, lists the
+// rest, and wants a25b listed and a20 not, in order.
+func ListChangingBetweenPages(t *testing.T, b storage.Backend, ops DirOps) {
+	t.Helper()
+	for i := range 30 {
+		ops.Write(fmt.Sprintf("a%02d", i), nil)
+	}
+	ops.Age()
+	page, next, err := b.List(t.Context(), "", "", 10)
+	require.NoError(t, err)
+	require.Equal(t, "a09", next)
+	got := paths(page)
+	ops.Write("a25b", []byte("new"))
+	ops.Remove("a20")
+	for next != "" {
+		page, next, err = b.List(t.Context(), "", next, 10)
+		require.NoError(t, err)
+		got = append(got, paths(page)...)
+	}
+	require.Len(t, got, 30)
+	require.Contains(t, got, "a25b", "the file added between pages")
+	require.NotContains(t, got, "a20", "the file removed between pages")
+	require.IsIncreasing(t, got)
+}
+
+// paths returns the paths of entries.
+func paths(entries []storage.Entry) []string {
+	var ps []string
+	for _, e := range entries {
+		ps = append(ps, e.Path)
+	}
+	return ps
+}
+
 // BenchmarkList lists every page of dir b.N times (as ListAll), checks that it holds want
 // entries, and reports entries/s.
 func BenchmarkList(b *testing.B, be storage.Backend, dir string, want int) {
