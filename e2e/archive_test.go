@@ -271,9 +271,8 @@ func TestArchiveTargetTakenAfterSubmit(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
 	dir := t.TempDir()
 	contentTree(t, dir, "", 40)
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
-	r = s.Do(t, http.MethodPost, "/api/v1/archive", map[string]any{"root": "disk", "prefix": "d03", "target_path": "out/a.zip"})
+	addLocalRoot(t, s, "disk", dir)
+	r := s.Do(t, http.MethodPost, "/api/v1/archive", map[string]any{"root": "disk", "prefix": "d03", "target_path": "out/a.zip"})
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
 	var job filefleet.Job
 	r.Decode(t, &job)

@@ -15,8 +15,7 @@ import (
 // TestBadInput sends malformed requests: each gets a 4xx error envelope and nothing is queued.
 func TestBadInput(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", t.TempDir())
 
 	cases := []struct {
 		desc, method, path string
@@ -89,8 +88,7 @@ func TestBadInput(t *testing.T) {
 // endpoints that look them up or store them: each is a 400 INVALID_REQUEST, not a 500.
 func TestBadText(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", t.TempDir())
 
 	cases := []struct{ desc, method, path, body string }{
 		{"NUL in a user name", "POST", "/api/v1/auth/login", `{"username":"admin\u0000","password":"x"}`},
@@ -117,8 +115,7 @@ func TestBadText(t *testing.T) {
 func TestLongNames(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
 	dir := t.TempDir()
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	long := strings.Repeat("a", 300)
 
 	cases := []struct {

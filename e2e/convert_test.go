@@ -192,8 +192,7 @@ func TestConversionCancel(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	dir := t.TempDir()
 	converttest.LongVideo(t, dir)
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	c := createConversion(t, s, map[string]any{"root": "disk", "source_path": "long.mp4", "target_format": "webm",
 		"quality": "high"})
 
@@ -209,7 +208,7 @@ func TestConversionCancel(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	require.True(t, converttest.Running(t, "target.webm"), "ffmpeg runs")
-	r = s.Do(t, http.MethodPost, "/api/v1/conversions/"+c.ID+"/cancel", nil)
+	r := s.Do(t, http.MethodPost, "/api/v1/conversions/"+c.ID+"/cancel", nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	canceled := time.Now()
 	for converttest.Running(t, "target.webm") {

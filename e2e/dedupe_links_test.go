@@ -81,8 +81,7 @@ func TestDedupeLinkedPaths(t *testing.T) {
 	require.NoError(t, os.Symlink("photos", filepath.Join(dir, "album")))
 	require.NoError(t, os.Symlink("photos/b.jpg", filepath.Join(dir, "b-link.jpg")))
 	for name, p := range map[string]string{"home": dir, "photos": filepath.Join(dir, "photos")} {
-		r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": p})
-		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+		addLocalRoot(t, s, name, p)
 	}
 
 	_, groups := dedupeScanJob(t, s, "home")
@@ -156,8 +155,7 @@ func dedupeTree(t *testing.T, s *testenv.Stack, n int) (string, filefleet.Job) {
 		old := time.Now().Add(-time.Hour)
 		require.NoError(t, os.Chtimes(filepath.Join(dir, "old", fmtIndex(i)), old, old))
 	}
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	job, _ := dedupeScanJob(t, s, "disk")
 	var res filefleet.DedupeResult
 	require.NoError(t, json.Unmarshal(job.Result, &res))

@@ -343,8 +343,7 @@ func countPresent(t *testing.T, d *dedupeRoots, paths ...string) int {
 func TestDedupeBadInput(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
 	scan := submit(t, s, map[string]any{"type": "noop"})
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", t.TempDir())
 	cases := []struct {
 		method, path string
 		body         any
@@ -376,7 +375,7 @@ func TestDedupeBadInput(t *testing.T) {
 		require.NotEmpty(t, r.Error.Code)
 		require.NotEmpty(t, r.Error.Message)
 	}
-	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/preview", map[string]any{"job_id": scan.ID, "keep": "preferred_root",
+	r := s.Do(t, http.MethodPost, "/api/v1/dedupe/preview", map[string]any{"job_id": scan.ID, "keep": "preferred_root",
 		"preferred_root": "no-such-root"})
 	require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s", r.Raw)
 	require.Contains(t, r.Error.Message, `"no-such-root" does not exist`)
@@ -577,8 +576,7 @@ func TestDedupeRecoversHalfDoneMoves(t *testing.T) {
 func TestHashJob(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	dir := t.TempDir()
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	data := map[string][]byte{"abc.txt": []byte("abc"), "sub/big.bin": randomBytes(3 << 20), "sub/ü b.txt": []byte("x")}
 	for p, b := range data {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
@@ -620,8 +618,7 @@ func TestHashTaskPayloads(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	ctx := t.Context()
 	dir := t.TempDir()
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	for i := range 30 {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d.bin", i)), randomBytes(1000+i), 0o644))
 	}

@@ -21,14 +21,13 @@ func TestDeleteFile(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]int64{"keep.txt": 5, "a/trash-me.txt": 7, "gone.txt": 9, "changed.txt": 3})
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "disk"}).ID, 30*time.Second).Status)
 	cat := catalog(t, s, "disk", false)
 	trashed, gone := cat["a/trash-me.txt"], cat["gone.txt"]
 
 	viewer := s.NewUser(t, "vic", auth.RoleViewer)
-	r = s.DoAs(t, viewer, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d", trashed.ID), nil)
+	r := s.DoAs(t, viewer, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d", trashed.ID), nil)
 	require.Equal(t, http.StatusForbidden, r.Status, "%s", r.Raw)
 	require.FileExists(t, filepath.Join(dir, "a/trash-me.txt"))
 

@@ -90,6 +90,13 @@ func scanSSE(t *testing.T, sc *bufio.Scanner) (sseEvent, bool) {
 	return sseEvent{}, false
 }
 
+// addLocalRoot registers directory dir as local root name.
+func addLocalRoot(t *testing.T, s *testenv.Stack, name, dir string) {
+	t.Helper()
+	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": dir})
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+}
+
 // submit posts a job and returns it.
 func submit(t *testing.T, s *testenv.Stack, body any) filefleet.Job {
 	t.Helper()

@@ -22,8 +22,7 @@ func TestMetrics(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.bin"), make([]byte, 1<<20), 0o644))
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	// Counters are per process and the tests share one: compare before and after.
 	jobsPosted := `filefleet_http_requests_total\{method="POST",route="/api/v1/jobs",status="202"\}`
 	bytesRead := `filefleet_bytes_read_total\{backend="local"\}`

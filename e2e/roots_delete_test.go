@@ -20,15 +20,9 @@ import (
 // with ?force=true, it is. The files stay on disk either way.
 func TestDeleteRootKeepsUndoJournals(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
-	dir := t.TempDir()
-	data := randomBytes(10 << 10)
-	for _, name := range []string{"a.bin", "b.bin"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
-	}
-	for _, name := range []string{"dups", "again"} {
-		r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": dir})
-		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
-	}
+	dir, data := twoCopies(t, 10<<10)
+	addLocalRoot(t, s, "dups", dir)
+	addLocalRoot(t, s, "again", dir)
 	trashAll := func(root string) dedupeResponse {
 		job, groups := dedupeScanJob(t, s, root)
 		require.Len(t, groups, 1)
@@ -69,14 +63,23 @@ func TestDeleteRootKeepsUndoJournals(t *testing.T) {
 	require.Len(t, trashed, 1, "the trashed copy stays in the trash")
 }
 
+// twoCopies writes a.bin and b.bin, both the same size random bytes, into a new directory.
+func twoCopies(t *testing.T, size int) (dir string, data []byte) {
+	t.Helper()
+	dir, data = t.TempDir(), randomBytes(size)
+	for _, name := range []string{"a.bin", "b.bin"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
+	}
+	return dir, data
+}
+
 // TestDeleteRootInUse: a root is not deleted under a job that has not finished (pending here:
 // no worker runs), whether the job names it as its root, as one of several, or as the target
 // of its output; once the job is canceled, it is.
 func TestDeleteRootInUse(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
 	for _, name := range []string{"one", "two", "three", "out"} {
-		r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": t.TempDir()})
-		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+		addLocalRoot(t, s, name, t.TempDir())
 	}
 	scan := submit(t, s, map[string]any{"type": "scan", "root": "one"})
 	r := s.Do(t, http.MethodPost, "/api/v1/dedupe/scan", map[string]any{"roots": []string{"one", "two"}})
@@ -143,17 +146,12 @@ func TestWorkerClosesDeletedRoots(t *testing.T) {
 // with force.
 func TestDeleteRootUnderPlanJob(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
-	dir := t.TempDir()
-	data := randomBytes(4 << 10)
-	for _, name := range []string{"a.bin", "b.bin"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o644))
-	}
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "dups", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	dir, _ := twoCopies(t, 4<<10)
+	addLocalRoot(t, s, "dups", dir)
 	job, _ := dedupeScanJob(t, s, "dups")
 	plan := previewPlan(t, s, job.ID, map[string]any{"keep": "shortest_path"})
 	require.NoError(t, s.Worker.Stop(context.Background())) // the execute stays pending
-	r = s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
+	r := s.Do(t, http.MethodPost, "/api/v1/dedupe/execute", map[string]any{"plan_id": plan.PlanID})
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Raw)
 	var started struct {
 		Job filefleet.Job `json:"job"`

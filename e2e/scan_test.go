@@ -102,8 +102,7 @@ func TestScanLocal(t *testing.T) {
 	dir := t.TempDir()
 	spec := treeSpec(2000)
 	writeTree(t, dir, spec)
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 
 	checkScanAndRescan(t, s, "disk", spec, func(paths []string) {
 		for _, p := range paths {
@@ -157,8 +156,7 @@ func TestEventsResume(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{ScanPageSize: 5})
 	dir := t.TempDir()
 	writeTree(t, dir, treeSpec(300))
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	job := submit(t, s, map[string]any{"type": "scan", "root": "disk"})
 	all := readEvents(t, s, job.ID, 0, time.Minute)
 	require.GreaterOrEqual(t, len(all), 2)
@@ -184,8 +182,7 @@ func TestScanSkipsNamesNotUTF8(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "\xff\xfe.txt"), []byte("odd"), 0o644))
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub\xff"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub\xff", "c.txt"), []byte("odd"), 0o644))
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 
 	scanAndFollow(t, s, "disk")
 	require.Equal(t, map[string]int64{"a.txt": 1, "sub/b.txt": 2}, sizesOf(catalog(t, s, "disk", false)))
@@ -198,8 +195,7 @@ func TestScanDirectoryRemovedMidScan(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]int64{"keep/a.txt": 10, "gone/b.txt": 20})
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "live", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "live", dir)
 	w := s.StartWorker(t)
 	waitReady(t, w)
 	require.Equal(t, filefleet.JobStateSucceeded, waitJob(t, s, submit(t, s, map[string]any{"type": "scan", "root": "live"}).ID, time.Minute).Status)
@@ -240,8 +236,7 @@ func TestScanOfVanishedStorage(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nas")
 	spec := map[string]int64{"a.txt": 10, "photos/b.jpg": 20, "photos/c.jpg": 30}
 	writeTree(t, dir, spec)
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "nas", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "nas", dir)
 	scanAndFollow(t, s, "nas")
 	require.Len(t, catalog(t, s, "nas", false), 3)
 

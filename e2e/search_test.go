@@ -101,8 +101,7 @@ func catalogStack(t *testing.T) (*testenv.Stack, []filefleet.Job) {
 		require.NoError(t, os.Chtimes(full, f.mtime, f.mtime))
 	}
 	for _, root := range []string{"disk", "other"} {
-		r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": root, "kind": "local", "path": dirs[root]})
-		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+		addLocalRoot(t, s, root, dirs[root])
 	}
 	var scans []filefleet.Job
 	scans = append(scans, scanAndFollow(t, s, "disk"), scanAndFollow(t, s, "other"))

@@ -87,11 +87,10 @@ func TestStreamsEndWithTheirCredential(t *testing.T) {
 // a hash) go only to streams whose credential may view files; jobs.view alone gets the jobs'.
 func TestUploadEventsNeedFilesView(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": t.TempDir()})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", t.TempDir())
 	keys := map[string]string{}
 	for name, scopes := range map[string][]string{"jobs": {"jobs.view"}, "files": {"jobs.view", "files.view"}} {
-		r = s.Do(t, http.MethodPost, "/api/v1/keys", map[string]any{"name": name, "scopes": scopes})
+		r := s.Do(t, http.MethodPost, "/api/v1/keys", map[string]any{"name": name, "scopes": scopes})
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
 		var created struct {
 			Key string `json:"key"`
@@ -99,7 +98,7 @@ func TestUploadEventsNeedFilesView(t *testing.T) {
 		r.Decode(t, &created)
 		keys[name] = created.Key
 	}
-	r = postUpload(t, s, s.AdminKey, [][2]string{{"destination", "disk:in/"}}, "secret-plan.txt", []byte("x"))
+	r := postUpload(t, s, s.AdminKey, [][2]string{{"destination", "disk:in/"}}, "secret-plan.txt", []byte("x"))
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 	job := submit(t, s, map[string]any{"type": "noop"})
 

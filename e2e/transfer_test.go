@@ -275,8 +275,7 @@ func postJSON(t *testing.T, s *testenv.Stack, path string, body any) (*http.Resp
 func TestUploadBadNames(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{NoWorker: true})
 	dir := t.TempDir()
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	for _, tc := range []struct {
 		desc     string
 		fields   [][2]string
@@ -301,8 +300,7 @@ func TestTrashIsReserved(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{})
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]int64{"a.txt": 3})
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	scanAndFollow(t, s, "disk")
 
 	for _, tc := range []struct {
@@ -337,7 +335,7 @@ func TestTrashIsReserved(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist, "nothing was written to the trash")
 
 	f := catalog(t, s, "disk", false)["a.txt"]
-	r = s.Do(t, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d", f.ID), nil)
+	r := s.Do(t, http.MethodDelete, fmt.Sprintf("/api/v1/files/%d", f.ID), nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
 }
 

@@ -77,9 +77,8 @@ func TestUI(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{ScanPageSize: 50})
 	dir := t.TempDir()
 	writeTree(t, dir, treeSpec(300))
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "uifiles", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
-	r = s.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"username": "uiuser",
+	addLocalRoot(t, s, "uifiles", dir)
+	r := s.Do(t, http.MethodPost, "/api/v1/users", map[string]any{"username": "uiuser",
 		"password": "ui user passphrase", "role": "operator"})
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
 	// The UI does not shadow the API's JSON 404s.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,8 +20,7 @@ var workerEnv = []string{"FILEFLEET_SCAN_PAGE_SIZE=10", "FILEFLEET_LOG_LEVEL=deb
 func localRoot(t *testing.T, s *testenv.Stack, name string, spec map[string]int64) {
 	dir := t.TempDir()
 	writeTree(t, dir, spec)
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": name, "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, name, dir)
 }
 
 // TestTwoWorkerProcessesShareAScan runs one large scan on two worker processes.

@@ -69,8 +69,7 @@ func TestWSJobEvents(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOpts{ScanPageSize: 5})
 	dir := t.TempDir()
 	writeTree(t, dir, treeSpec(300))
-	r := s.Do(t, http.MethodPost, "/api/v1/roots", map[string]any{"name": "disk", "kind": "local", "path": dir})
-	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Raw)
+	addLocalRoot(t, s, "disk", dir)
 	job := submit(t, s, map[string]any{"type": "scan", "root": "disk"})
 
 	conn := dialWS(t, s, "/api/v1/ws/organizer-ui_1.0?job_id="+job.ID)
