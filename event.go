@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// ResumeAfterHeader names the response header of an event stream (SSE or WebSocket) that
+// gives the event id the stream starts after: a client that loses the stream before any
+// event reconnects with it as Last-Event-ID.
+const ResumeAfterHeader = "X-Resume-After"
+
 // EventType names what happened.
 type EventType string
 

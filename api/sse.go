@@ -60,7 +60,7 @@ func (a *API) stream(c *gin.Context, jobID string) {
 	q.Set("stream", streamID)
 	c.Request.URL.RawQuery = q.Encode()
 	c.Header("X-Accel-Buffering", "no")
-	c.Header(resumeAfterHeader, strconv.FormatInt(after, 10))
+	c.Header(filefleet.ResumeAfterHeader, strconv.FormatInt(after, 10))
 	a.sse.ServeHTTP(newDeadlineWriter(c.Writer, a.cfg.StreamWriteTimeout), c.Request.WithContext(ctx))
 	a.waiters.Delete(streamID)
 }
@@ -91,10 +91,6 @@ func (w *deadlineWriter) Flush() {
 }
 
 func (w *deadlineWriter) extend() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout)) }
-
-// resumeAfterHeader gives the event id a stream starts after (client.ResumeAfterHeader): a
-// client that loses the stream before any event reconnects with it as Last-Event-ID.
-const resumeAfterHeader = "X-Resume-After"
 
 // streamStart returns the event id after which a stream's replay starts: Last-Event-ID when
 // given; else 0 for a job's stream (the job's whole history), and the newest stored event for

@@ -66,7 +66,7 @@ func (a *API) websocket(c *gin.Context) {
 
 	sub := a.hub.Subscribe(jobID) // before replay, so no event falls between the two
 	defer sub.Close()
-	c.Header(resumeAfterHeader, strconv.FormatInt(after, 10))
+	c.Header(filefleet.ResumeAfterHeader, strconv.FormatInt(after, 10))
 	conn, err := websocket.Accept(c.Writer, c.Request, nil) // same-origin, or no Origin header
 	if err != nil {
 		return // Accept has answered the client

@@ -45,7 +45,7 @@ const StreamIdleDefault = 45 * time.Second
 
 // ResumeAfterHeader names the response header of an event stream that gives the id it starts
 // after: a client that loses the stream before any event resumes from there.
-const ResumeAfterHeader = "X-Resume-After"
+const ResumeAfterHeader = filefleet.ResumeAfterHeader
 
 // follow reads the SSE stream at path, reconnecting from the last event id until the
 // terminal event of job jobID ("" for none). Network errors and a server that is down or
