@@ -44,13 +44,13 @@ type SubmitParams struct {
 	Root   string            `json:"root"`
 	Prefix string            `json:"prefix"`
 	// Hash and dedupe jobs may cover several roots (whole) and paths ("<root>/<dir>").
-	Roots []string             `json:"roots,omitempty"`
-	Paths []string             `json:"paths,omitempty"`
+	Roots []string `json:"roots,omitempty"`
+	Paths []string `json:"paths,omitempty"`
 	// AllowEmpty lets a scan that finds no file at all in a root or directory the catalog
 	// holds files of mark them all deleted; without it such a scan fails instead (an
 	// unmounted disk or share shows as an empty directory).
-	AllowEmpty bool `json:"allow_empty,omitempty"`
-	Algos []filefleet.HashAlgo `json:"algorithms,omitempty"` // hash jobs: beside blake3
+	AllowEmpty bool                 `json:"allow_empty,omitempty"`
+	Algos      []filefleet.HashAlgo `json:"algorithms,omitempty"` // hash jobs: beside blake3
 	// Organize jobs: the plan to make once the catalog is fresh (organize.Request as JSON:
 	// methodology, target_root...); none: the job only refreshes the catalog.
 	Organize json.RawMessage          `json:"organize,omitempty"`

@@ -76,7 +76,7 @@ type ScanDirPayload struct {
 // StagedParams are the params of a hash or dedupe job as stored on its row.
 type StagedParams struct {
 	Scopes     []store.Scope        `json:"scopes"`
-	Generation int64                `json:"generation"` // of the scan that refreshes the catalog first
+	Generation int64                `json:"generation"`            // of the scan that refreshes the catalog first
 	AllowEmpty bool                 `json:"allow_empty,omitempty"` // see jobs.SubmitParams
 	Algos      []filefleet.HashAlgo `json:"algos,omitempty"`
 	PlanID     string               `json:"plan_id,omitempty"` // dedupe_execute, dedupe_undo
